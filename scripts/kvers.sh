@@ -1,0 +1,24 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Print the kernels vhnet is tested on, newest installed of each series:
+# Debian 12's 6.12 (backports) and 6.1 (stock). One per line.
+# "kvers.sh default" prints only the first (the one `make` builds for).
+set -euo pipefail
+
+newest() {
+	local k
+	for k in $(ls -d /lib/modules/$1 2>/dev/null | xargs -rn1 basename | sort -rV); do
+		if [ -e "/lib/modules/$k/build/Makefile" ] && [ -e "/boot/vmlinuz-$k" ]; then
+			echo "$k"
+			return
+		fi
+	done
+}
+
+list=$(newest '6.12.*+deb12-amd64'; newest '6.1.0-*-amd64')
+if [ "${1:-}" = default ]; then
+	echo "$list" | head -n 1
+else
+	echo "$list"
+fi

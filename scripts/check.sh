@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: install what is missing, lint, build, then boot each kernel in
+# the test VM and run the whole suite there. Ends with the line
+# "N passed, N failed" summing every check on every kernel.
+#
+#   KVER=...            test one kernel instead of all supported ones
+#   scripts/check.sh --debug   the same suite on the KASAN/lockdep kernel
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+start=$SECONDS
+debug=0
+[ "${1:-}" = --debug ] && debug=1
+
+results=$top/.cache/check/results
+mkdir -p "$(dirname "$results")"
+: >"$results"
+export RESULTS=$results
+
+record() {
+	echo "$1 $2" >>"$results"
+	[ "$1" = PASS ] || echo ">>> $1 $2"
+}
+
+step() {
+	printf '\n==== %s (%ds)\n' "$*" $((SECONDS - start))
+}
+
+step deps
+if ! scripts/deps.sh; then
+	record FAIL "deps: install"
+fi
+
+if [ "$debug" = 1 ]; then
+	step "debug kernel"
+	kvers=$(scripts/debug-kernel.sh | tail -n 1) || kvers=
+	[ -n "$kvers" ] || record FAIL "debug kernel: build"
+else
+	kvers=${KVER:-$(scripts/kvers.sh)}
+fi
+[ -n "$kvers" ] || record FAIL "kernels: none installed"
+
+step lint
+KVER="$kvers" scripts/lint.sh
+
+step "build tools and tests"
+scripts/linux-src.sh >/dev/null || record FAIL "build: linux-source pieces"
+bin=$top/.cache/selftests
+if make -s -C tools/vhnetctl >/dev/null && make -s -C selftests OUTPUT="$bin" >/dev/null; then
+	record PASS "build: vhnetctl and selftests"
+else
+	record FAIL "build: vhnetctl and selftests"
+fi
+
+# Kernel reports that fail a run wherever they appear in the guest's log.
+reports='BUG:|WARNING:|Oops|KASAN:|UBSAN:|possible circular locking|inconsistent lock state|suspicious RCU usage|blocked for more than|unreferenced object|Kernel panic|general protection fault|list_add corruption|list_del corruption|refcount_t:'
+
+# Count one test program's KTAP: top-level "ok"/"not ok" lines; a SKIP of a
+# test make check needs is a failure; a plan not met or a bad exit status
+# with no failed case is a failure of its own.
+count_ktap() {
+	local kver=$1 name=$2 file=$3 rc=$4 plan seen=0 bad=0 line res desc
+	if [ ! -s "$file" ]; then
+		record FAIL "$kver $name: no output"
+		return
+	fi
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*|"not ok "*)
+			res=PASS
+			[ "${line#not ok}" != "$line" ] && res=FAIL
+			desc=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ //')
+			if echo "$desc" | grep -q '# *SKIP'; then
+				res=FAIL
+			fi
+			[ "$res" = PASS ] || bad=1
+			record "$res" "$kver $name: $desc"
+			seen=$((seen + 1))
+			;;
+		esac
+	done <"$file"
+	plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$file" | head -n 1)
+	if [ -z "$plan" ] || [ "$seen" -lt "$plan" ]; then
+		record FAIL "$kver $name: ran $seen of ${plan:-?} planned"
+	elif [ "$rc" != 0 ] && [ "$bad" = 0 ]; then
+		record FAIL "$kver $name: exit status $rc"
+	fi
+}
+
+for kver in $kvers; do
+	step "kernel $kver"
+	if ! ko=$(scripts/build-module.sh "$kver"); then
+		record FAIL "$kver build"
+		continue
+	fi
+	out=$top/.cache/check/vm-$kver
+	selftests/vm/run --kver "$kver" --out "$out" --timeout "${VM_TIMEOUT:-1500}" -- \
+		env VHNET_KO="$ko" VHNET_BIN="$bin" selftests/run-in-vm.sh
+	vm_status=$?
+	if [ "$vm_status" = 0 ]; then
+		record PASS "$kver vm: suite ran to the end"
+	else
+		record FAIL "$kver vm: exit status $vm_status"
+	fi
+	for f in "$out"/files/*.ktap; do
+		[ -e "$f" ] || continue
+		name=$(basename "$f" .ktap)
+		count_ktap "$kver" "$name" "$f" "$(cat "$out/files/$name.rc" 2>/dev/null || echo '?')"
+	done
+	log=$out/dmesg.log
+	[ -s "$log" ] || log=$out/console.log
+	found=$(grep -hE "$reports" "$log" "$out/files/kmemleak.txt" 2>/dev/null | sort -u)
+	if [ -z "$found" ]; then
+		record PASS "$kver kernel log: no reports"
+	else
+		echo "$found" | head -20
+		record FAIL "$kver kernel log: no reports"
+	fi
+done
+
+if [ "$debug" = 0 ] && [ -z "${KVER:-}" ]; then
+	step dkms
+	scripts/dkms-test.sh
+fi
+
+step summary
+grep -v '^PASS' "$results" || true
+passed=$(grep -c '^PASS' "$results")
+failed=$(grep -vc '^PASS' "$results")
+echo "make check took $((SECONDS - start))s"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

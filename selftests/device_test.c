@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/vhnet as a device: its node, instance lifetime and the owner rules
+ * that every vhost ioctl relies on. Runs as root with vhnet.ko loaded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/vhost.h>
+
+#include "kselftest_harness.h"
+
+#define VHNET_PATH "/dev/vhnet"
+
+/* An ioctl number in vhost's space that no kernel defines. */
+#define VHOST_BOGUS _IO(VHOST_VIRTIO, 0xfe)
+
+static int open_vhnet(void)
+{
+	return open(VHNET_PATH, O_RDWR | O_CLOEXEC);
+}
+
+/* Run fn in a child process (a different mm); return its exit status. */
+static int in_child(int (*fn)(int fd), int fd)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0)
+		_exit(fn(fd));
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+TEST(node_is_char_device_0660)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(VHNET_PATH, &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(0660, st.st_mode & 07777);
+}
+
+TEST(open_close)
+{
+	int fd = open_vhnet();
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, close(fd));
+}
+
+TEST(set_owner_once)
+{
+	int fd = open_vhnet();
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, ioctl(fd, VHOST_SET_OWNER));
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_OWNER));
+	EXPECT_EQ(EBUSY, errno);
+	close(fd);
+}
+
+TEST(unowned_instance_refuses_ioctls)
+{
+	struct vhost_vring_state num = { .index = 0, .num = 256 };
+	int fd = open_vhnet();
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_VRING_NUM, &num));
+	EXPECT_EQ(EPERM, errno);
+	close(fd);
+}
+
+static int child_uses_owned_fd(int fd)
+{
+	struct vhost_vring_state num = { .index = 0, .num = 256 };
+
+	if (ioctl(fd, VHOST_SET_VRING_NUM, &num) != -1 || errno != EPERM)
+		return 1;
+	if (ioctl(fd, VHOST_SET_OWNER) != -1 || errno != EBUSY)
+		return 2;
+	return 0;
+}
+
+TEST(other_process_refused)
+{
+	struct vhost_vring_state num = { .index = 0, .num = 256 };
+	int fd = open_vhnet();
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, VHOST_SET_OWNER));
+	/* The fd is shared across fork, the address space is not. */
+	EXPECT_EQ(0, in_child(child_uses_owned_fd, fd));
+	/* ...while the owner itself is served. */
+	EXPECT_EQ(0, ioctl(fd, VHOST_SET_VRING_NUM, &num));
+	close(fd);
+}
+
+TEST(reset_owner_allows_new_owner)
+{
+	int fd = open_vhnet();
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, VHOST_SET_OWNER));
+	EXPECT_EQ(0, ioctl(fd, VHOST_RESET_OWNER));
+	EXPECT_EQ(0, ioctl(fd, VHOST_SET_OWNER));
+	close(fd);
+}
+
+TEST(unknown_ioctl_enotty)
+{
+	int fd = open_vhnet();
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, VHOST_SET_OWNER));
+	EXPECT_EQ(-1, ioctl(fd, VHOST_BOGUS));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(fd, _IO('x', 1)));
+	EXPECT_EQ(ENOTTY, errno);
+	close(fd);
+}
+
+TEST(unload_refused_while_open)
+{
+	int fd = open_vhnet();
+
+	ASSERT_LE(0, fd);
+	/* Nonblocking: a module in use is refused at once, not waited for. */
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "vhnet", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	close(fd);
+}
+
+/* Sum of the active objects of every slab cache. */
+static long slab_objects(void)
+{
+	char line[512], name[128];
+	long total = 0, active;
+	FILE *f = fopen("/proc/slabinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %ld", name, &active) == 2 && name[0] != '#')
+			total += active;
+	fclose(f);
+	return total;
+}
+
+static long meminfo_kb(const char *key)
+{
+	char line[256];
+	size_t n = strlen(key);
+	long val = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			val = atol(line + n + 1);
+	fclose(f);
+	return val;
+}
+
+#define CYCLES 20000
+
+TEST(open_close_cycles_leak_nothing)
+{
+	long slab_before, slab_after, vmalloc_before, vmalloc_after;
+	int i, fd;
+
+	/* Warm up the caches the cycles use so their first slabs don't count. */
+	for (i = 0; i < 100; i++) {
+		fd = open_vhnet();
+		ASSERT_LE(0, fd);
+		ioctl(fd, VHOST_SET_OWNER);
+		close(fd);
+	}
+	slab_before = slab_objects();
+	vmalloc_before = meminfo_kb("VmallocUsed");
+	ASSERT_LT(0, slab_before);
+	for (i = 0; i < CYCLES; i++) {
+		fd = open_vhnet();
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, ioctl(fd, VHOST_SET_OWNER));
+		ASSERT_EQ(0, close(fd));
+	}
+	slab_after = slab_objects();
+	vmalloc_after = meminfo_kb("VmallocUsed");
+	ksft_print_msg("slab objects %ld -> %ld, vmalloc %ld -> %ld kB over %d cycles\n",
+		       slab_before, slab_after, vmalloc_before, vmalloc_after, CYCLES);
+	/*
+	 * A leak of one object per instance would add CYCLES objects; allow
+	 * for per-CPU slab caches and unrelated activity well below that.
+	 */
+	EXPECT_LT(slab_after - slab_before, CYCLES / 10);
+	EXPECT_LT(vmalloc_after - vmalloc_before, 1024);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The test suite as make check runs it inside the test VM (as root, on a
+# freshly booted kernel). Each test program's KTAP goes to the console and
+# to $VHNET_OUT/NAME.ktap, its exit status to $VHNET_OUT/NAME.rc; the host
+# side (scripts/check.sh) counts the results.
+#
+#   VHNET_KO   the vhnet.ko built for this kernel
+#   VHNET_BIN  the directory of the built C tests
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+out=${VHNET_OUT:?run inside the test VM}
+export VHNET_KO=${VHNET_KO:?} VHNET_BIN=${VHNET_BIN:?}
+
+# name, per-test timeout in seconds, command. Order matters: load_unload
+# leaves the module loaded for the rest; the kernel's vhost_net is loaded
+# only for the reference runs, so nothing before them can pass through it.
+suite=(
+	"load_unload 120 $here/load_unload.sh"
+	"device 300 $VHNET_BIN/device_test"
+)
+
+run_one()
+{
+	local name=$1 limit=$2
+	shift 2
+	echo "# ---- $name"
+	timeout --kill-after=10 "$limit" "$@" </dev/null 2>&1 | tee "$out/$name.ktap"
+	echo "${PIPESTATUS[0]}" >"$out/$name.rc"
+}
+
+for entry in "${suite[@]}"; do
+	# shellcheck disable=SC2086
+	run_one $entry
+done
+
+# The module must unload cleanly after everything (no leaked references).
+{
+	echo "TAP version 13"
+	echo "1..1"
+	if rmmod vhnet; then echo "ok 1 unload_after_suite"; else echo "not ok 1 unload_after_suite"; fi
+} | tee "$out/final.ktap"
+echo 0 >"$out/final.rc"
+
+# kmemleak exists only on debug kernels; where it does, any report fails.
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 5
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >"$out/kmemleak.txt"
+fi
+exit 0

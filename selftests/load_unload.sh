@@ -75,6 +75,9 @@ test_udev_group()
 
 ktap_print_header
 ktap_set_plan 4
+# vhnet uses tun's and tap's exported socket helpers, as vhost-net does;
+# insmod (unlike modprobe) does not load them.
+modprobe -a tun tap || ktap_exit_fail_msg "cannot load tun and tap"
 if vhnet_loaded; then
 	ktap_exit_fail_msg "vhnet is already loaded"
 fi

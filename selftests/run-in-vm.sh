@@ -19,6 +19,8 @@ export VHNET_KO=${VHNET_KO:?} VHNET_BIN=${VHNET_BIN:?}
 suite=(
 	"load_unload 120 $here/load_unload.sh"
 	"device 300 $VHNET_BIN/device_test"
+	"fakeguest_vhnet 600 env VHNET_DEV=/dev/vhnet $VHNET_BIN/fakeguest"
+	"fakeguest_vhost_net 600 $here/with-vhost-net.sh $VHNET_BIN/fakeguest"
 )
 
 run_one()

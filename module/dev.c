@@ -1,65 +1,749 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /dev/vhnet: instance lifetime and the vhost ioctl surface.
+ * /dev/vhnet: instance lifetime, the vhost-net ioctl surface, the instance
+ * registry and the interface the control plane (netlink.c) uses.
+ *
+ * Every ioctl answers invalid input with the errno the kernel's vhost-net
+ * gives for it, so a VMM cannot tell the two apart except where noted
+ * (overlapping memory regions, raw packet sockets, GET_VRING_BASE).
  */
+#include <linux/eventfd.h>
+#include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/if_tap.h>
+#include <linux/if_tun.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/slab.h>
+#include <linux/netdevice.h>
+#include <linux/nospec.h>
+#include <linux/nsproxy.h>
 #include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <linux/vhost.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+#include <linux/xarray.h>
+#include <net/net_namespace.h>
 
 #include "vhnet.h"
+
+/* What vhnet implements, and therefore offers; nothing else. */
+#define VHNET_FEATURES	(BIT_ULL(VIRTIO_F_NOTIFY_ON_EMPTY) |		\
+			 BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |		\
+			 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |		\
+			 BIT_ULL(VIRTIO_F_ANY_LAYOUT) |			\
+			 BIT_ULL(VIRTIO_F_VERSION_1) |			\
+			 BIT_ULL(VHOST_NET_F_VIRTIO_NET_HDR) |		\
+			 BIT_ULL(VIRTIO_NET_F_MRG_RXBUF))
+
+/* No IOTLB messages: no backend features. */
+#define VHNET_BACKEND_FEATURES	0ULL
+
+struct vhnet_tunables vhnet_default_tunables = {
+	.tx_batch = 64,
+	.rx_batch = 64,
+	.weight_pkts = 256,
+	.weight_bytes = 524288,
+};
+
+/* Protects vhnet_default_tunables (netlink writes, open reads). */
+DEFINE_MUTEX(vhnet_defaults_lock);
+
+/* id -> instance; entries hold no reference, lookups take one under RCU. */
+static DEFINE_XARRAY_ALLOC1(vhnet_devs);
+static u32 vhnet_next_id = 1;
+
+/* ---- instance references ---- */
+
+static void vhnet_dev_free_rcu(struct rcu_head *rcu)
+{
+	struct vhnet_dev *dev = container_of(rcu, struct vhnet_dev, rcu);
+
+	put_net(dev->net);
+	kfree(dev);
+}
+
+void vhnet_dev_put(struct vhnet_dev *dev)
+{
+	if (dev && refcount_dec_and_test(&dev->ref))
+		call_rcu(&dev->rcu, vhnet_dev_free_rcu);
+}
+
+static bool vhnet_dev_in_net(struct vhnet_dev *dev, struct net *net)
+{
+	return net_eq(READ_ONCE(dev->net), net);
+}
+
+struct vhnet_dev *vhnet_dev_get(struct net *net, u32 id)
+{
+	struct vhnet_dev *dev;
+
+	rcu_read_lock();
+	dev = xa_load(&vhnet_devs, id);
+	if (dev && (!vhnet_dev_in_net(dev, net) || !refcount_inc_not_zero(&dev->ref)))
+		dev = NULL;
+	rcu_read_unlock();
+	return dev;
+}
+
+struct vhnet_dev *vhnet_dev_get_next(struct net *net, u32 *id)
+{
+	unsigned long index = *id;
+	struct vhnet_dev *dev;
+
+	rcu_read_lock();
+	xa_for_each_start(&vhnet_devs, index, dev, index) {
+		if (vhnet_dev_in_net(dev, net) && refcount_inc_not_zero(&dev->ref)) {
+			*id = index;
+			rcu_read_unlock();
+			return dev;
+		}
+	}
+	rcu_read_unlock();
+	return NULL;
+}
+
+/* ---- teardown shared by RESET_OWNER and release ---- */
+
+static void vhnet_queue_detach(struct vhnet_queue *q)
+{
+	struct socket *sock;
+
+	mutex_lock(&q->vq.mutex);
+	vhnet_poll_stop(&q->kick_poll);
+	vhnet_poll_stop(&q->sock_poll);
+	vhnet_rx_unproduce(q);
+	sock = q->sock;
+	q->sock = NULL;
+	q->rx_ring = NULL;
+	q->vhost_hlen = 0;
+	q->sock_hlen = 0;
+	vhnet_vq_reset(&q->vq);
+	mutex_unlock(&q->vq.mutex);
+	if (sock)
+		sockfd_put(sock);
+}
+
+/* Back to the state right after open. Caller holds dev->mutex. */
+static void vhnet_dev_cleanup(struct vhnet_dev *dev)
+{
+	struct vhnet_mem *mem;
+	int i;
+
+	lockdep_assert_held(&dev->mutex);
+
+	for (i = 0; i < VHNET_NVQS; i++)
+		vhnet_queue_detach(&dev->q[i]);
+	/* No poll is hooked any more: nothing can wake the threads. */
+	for (i = 0; i < VHNET_NVQS; i++)
+		vhnet_worker_stop(&dev->q[i].worker);
+
+	mem = rcu_replace_pointer(dev->mem, NULL, lockdep_is_held(&dev->mutex));
+	if (mem)
+		kvfree_rcu(mem, rcu);
+	if (dev->log_ctx)
+		eventfd_ctx_put(dev->log_ctx);
+	dev->log_ctx = NULL;
+	dev->log_base = 0;
+	dev->features = 0;
+	dev->backend_features = 0;
+	WRITE_ONCE(dev->tap_ifindex, 0);
+	if (dev->mm)
+		mmput(dev->mm);
+	dev->mm = NULL;
+	dev->owner_pid = 0;
+}
+
+/* ---- open / release ---- */
+
+static int vhnet_queue_alloc(struct vhnet_dev *dev, unsigned int index)
+{
+	struct vhnet_queue *q = &dev->q[index];
+
+	q->dev = dev;
+	q->index = index;
+	q->iov = kvmalloc_array(UIO_MAXIOV, sizeof(*q->iov), GFP_KERNEL_ACCOUNT);
+	q->heads = kvmalloc_array(UIO_MAXIOV, sizeof(*q->heads), GFP_KERNEL_ACCOUNT);
+	if (!q->iov || !q->heads)
+		return -ENOMEM;
+	if (index == VHNET_VQ_RX) {
+		q->rxq = kmalloc_array(VHNET_RX_BATCH_MAX, sizeof(*q->rxq),
+				       GFP_KERNEL_ACCOUNT);
+		if (!q->rxq)
+			return -ENOMEM;
+	}
+	vhnet_vq_init(&q->vq, &dev->mem);
+	vhnet_worker_init(&q->worker, index == VHNET_VQ_RX ? vhnet_rx_work :
+						       vhnet_tx_work);
+	vhnet_poll_init(&q->kick_poll, &q->worker, EPOLLIN, &q->vq.kick_events);
+	vhnet_poll_init(&q->sock_poll, &q->worker,
+			index == VHNET_VQ_RX ? EPOLLIN : EPOLLOUT, NULL);
+	return 0;
+}
+
+static void vhnet_queue_free(struct vhnet_queue *q)
+{
+	kvfree(q->iov);
+	kvfree(q->heads);
+	kfree(q->rxq);
+	q->iov = NULL;
+	q->heads = NULL;
+	q->rxq = NULL;
+}
 
 static int vhnet_open(struct inode *inode, struct file *file)
 {
 	struct vhnet_dev *dev;
+	int ret, i;
 
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL_ACCOUNT);
 	if (!dev)
 		return -ENOMEM;
 	mutex_init(&dev->mutex);
+	refcount_set(&dev->ref, 1);
+	dev->net = get_net(current->nsproxy->net_ns);
+	mutex_lock(&vhnet_defaults_lock);
+	dev->tun = vhnet_default_tunables;
+	mutex_unlock(&vhnet_defaults_lock);
+
+	for (i = 0; i < VHNET_NVQS; i++) {
+		ret = vhnet_queue_alloc(dev, i);
+		if (ret)
+			goto err_queues;
+	}
+
+	/* Ids are not reused while the module is loaded (until u32 wraps). */
+	ret = xa_alloc_cyclic(&vhnet_devs, &dev->id, dev, xa_limit_32b,
+			      &vhnet_next_id, GFP_KERNEL);
+	if (ret < 0)
+		goto err_queues;
+	dev->registered = true;
+	vhnet_debugfs_add(dev);
+	vhnet_nl_notify(dev, true);
+
 	file->private_data = dev;
 	return 0;
+
+err_queues:
+	for (i = 0; i < VHNET_NVQS; i++)
+		vhnet_queue_free(&dev->q[i]);
+	vhnet_dev_put(dev);
+	return ret;
 }
 
 static int vhnet_release(struct inode *inode, struct file *file)
 {
 	struct vhnet_dev *dev = file->private_data;
+	int i;
 
-	if (dev->mm)
-		mmdrop(dev->mm);
-	mutex_destroy(&dev->mutex);
-	kfree(dev);
+	vhnet_nl_notify(dev, false);
+	xa_erase(&vhnet_devs, dev->id);
+	dev->registered = false;
+	vhnet_debugfs_remove(dev);
+
+	mutex_lock(&dev->mutex);
+	vhnet_dev_cleanup(dev);
+	for (i = 0; i < VHNET_NVQS; i++)
+		vhnet_queue_free(&dev->q[i]);
+	mutex_unlock(&dev->mutex);
+
+	vhnet_dev_put(dev);
 	return 0;
 }
 
-/* Caller must hold dev->mutex. */
+/* ---- owner ---- */
+
 static long vhnet_set_owner(struct vhnet_dev *dev)
 {
+	static const char * const names[VHNET_NVQS] = { "rx", "tx" };
+	char comm[TASK_COMM_LEN];
+	struct mm_struct *mm;
+	struct net *net;
+	int i, ret;
+
 	lockdep_assert_held(&dev->mutex);
 
 	if (dev->mm)
 		return -EBUSY;
-	mmgrab(current->mm);
-	dev->mm = current->mm;
+	mm = get_task_mm(current);
+	if (!mm)
+		return -EINVAL;
+	dev->mm = mm;
 	dev->owner_pid = task_tgid_nr(current);
+
+	net = current->nsproxy->net_ns;
+	if (!net_eq(net, dev->net)) {
+		struct net *old = dev->net;
+
+		WRITE_ONCE(dev->net, get_net(net));
+		put_net(old);
+	}
+
+	for (i = 0; i < VHNET_NVQS; i++) {
+		snprintf(comm, sizeof(comm), "vhnet-%s-%d", names[i], dev->owner_pid);
+		ret = vhnet_worker_start(&dev->q[i].worker, mm,
+					 &dev->tun.worker_cpus, comm);
+		if (ret)
+			goto err_workers;
+	}
 	return 0;
+
+err_workers:
+	while (i--)
+		vhnet_worker_stop(&dev->q[i].worker);
+	mmput(mm);
+	dev->mm = NULL;
+	dev->owner_pid = 0;
+	return ret;
 }
 
-/*
- * Like vhost, only the owner's address space may drive an owned instance:
- * the rings and buffers it names are addresses in that address space.
- */
+/* Like vhost, only the owner's address space may drive an owned instance. */
 static long vhnet_check_owner(struct vhnet_dev *dev)
 {
 	return dev->mm == current->mm ? 0 : -EPERM;
 }
 
+/* ---- features ---- */
+
+static long vhnet_set_features(struct vhnet_dev *dev, u64 features)
+{
+	size_t hdr_len, vhost_hlen, sock_hlen;
+	int i;
+
+	hdr_len = features & (BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |
+			      BIT_ULL(VIRTIO_F_VERSION_1)) ?
+		  sizeof(struct virtio_net_hdr_mrg_rxbuf) :
+		  sizeof(struct virtio_net_hdr);
+	if (features & BIT_ULL(VHOST_NET_F_VIRTIO_NET_HDR)) {
+		/* The tap has no vnet header: we add/strip it. */
+		vhost_hlen = hdr_len;
+		sock_hlen = 0;
+	} else {
+		/* The tap (IFF_VNET_HDR) provides it. */
+		vhost_hlen = 0;
+		sock_hlen = hdr_len;
+	}
+
+	mutex_lock(&dev->mutex);
+	dev->features = features;
+	for (i = 0; i < VHNET_NVQS; i++) {
+		struct vhnet_queue *q = &dev->q[i];
+
+		mutex_lock(&q->vq.mutex);
+		q->vq.features = features;
+		q->vhost_hlen = vhost_hlen;
+		q->sock_hlen = sock_hlen;
+		mutex_unlock(&q->vq.mutex);
+	}
+	mutex_unlock(&dev->mutex);
+	return 0;
+}
+
+/* ---- memory table ---- */
+
+static long vhnet_set_mem_table(struct vhnet_dev *dev,
+				struct vhost_memory __user *m)
+{
+	struct vhnet_mem *new, *old;
+	long err;
+	int i;
+
+	lockdep_assert_held(&dev->mutex);
+
+	new = vhnet_mem_from_user(m, &err);
+	if (!new)
+		return err;
+	old = rcu_replace_pointer(dev->mem, new, lockdep_is_held(&dev->mutex));
+	/*
+	 * A pass that started before the swap may hold iovecs translated
+	 * from the old table. Waiting for each queue's mutex waits for that
+	 * pass to end, so once we return (and the VMM unmaps the old memory)
+	 * no stale translation is used.
+	 */
+	for (i = 0; i < VHNET_NVQS; i++) {
+		mutex_lock(&dev->q[i].vq.mutex);
+		mutex_unlock(&dev->q[i].vq.mutex);
+	}
+	if (old)
+		kvfree_rcu(old, rcu);
+	return 0;
+}
+
+/* ---- backend (tap socket) ---- */
+
+static struct socket *vhnet_get_socket(int fd)
+{
+	struct socket *sock;
+	struct file *file;
+
+	if (fd == -1)
+		return NULL;
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-ENOTSOCK);
+	sock = tun_get_socket(file);
+	if (!IS_ERR(sock))
+		return sock;
+	sock = tap_get_socket(file);
+	if (!IS_ERR(sock))
+		return sock;
+	fput(file);
+	/* vhost-net also takes AF_PACKET raw sockets; vhnet does not. */
+	return ERR_PTR(-ENOTSOCK);
+}
+
+static struct ptr_ring *vhnet_get_ptr_ring(struct file *file)
+{
+	struct ptr_ring *ring;
+
+	ring = tun_get_tx_ring(file);
+	if (!IS_ERR(ring))
+		return ring;
+	ring = tap_get_ptr_ring(file);
+	if (!IS_ERR(ring))
+		return ring;
+	return NULL;
+}
+
+static long vhnet_set_backend(struct vhnet_dev *dev, unsigned int index, int fd)
+{
+	struct socket *sock, *old;
+	struct vhnet_queue *q;
+	struct vhnet_vq *vq;
+	long ret = 0;
+
+	mutex_lock(&dev->mutex);
+	ret = vhnet_check_owner(dev);
+	if (ret)
+		goto out;
+	if (index >= VHNET_NVQS) {
+		ret = -ENOBUFS;
+		goto out;
+	}
+	q = &dev->q[index];
+	vq = &q->vq;
+	mutex_lock(&vq->mutex);
+
+	if (!vhnet_vq_access_ok(vq, vq->num, (unsigned long)vq->desc,
+				(unsigned long)vq->avail, (unsigned long)vq->used)) {
+		ret = -EFAULT;
+		goto out_vq;
+	}
+	sock = vhnet_get_socket(fd);
+	if (IS_ERR(sock)) {
+		ret = PTR_ERR(sock);
+		goto out_vq;
+	}
+	old = q->sock;
+	if (sock == old && (!sock || vhnet_vq_running(vq))) {
+		/* Nothing changes (fd names the backend we already serve). */
+		goto out_put;
+	}
+
+	if (sock) {
+		ret = vhnet_vq_start(vq);
+		if (!ret && (vfs_poll(sock->file, NULL) & EPOLLERR))
+			ret = -EINVAL;
+		if (ret)
+			goto out_put;
+	}
+	vhnet_poll_stop(&q->sock_poll);
+	vhnet_rx_unproduce(q);
+	q->sock = sock;
+	q->rx_ring = NULL;
+	if (!sock) {
+		vq->state = VHNET_VQ_STOPPED;
+		vq->broken = VHNET_BROKEN_NONE;
+	} else if (index == VHNET_VQ_RX) {
+		q->rx_ring = vhnet_get_ptr_ring(sock->file);
+		vhnet_poll_start(&q->sock_poll, sock->file);
+	}
+	/* Chains may already be waiting: look at the ring now. */
+	vhnet_worker_queue(&q->worker);
+	mutex_unlock(&vq->mutex);
+	/* If fd named the same backend, this drops the duplicate reference. */
+	if (old)
+		sockfd_put(old);
+	mutex_unlock(&dev->mutex);
+	return 0;
+
+out_put:
+	if (sock)
+		sockfd_put(sock);
+out_vq:
+	mutex_unlock(&vq->mutex);
+out:
+	mutex_unlock(&dev->mutex);
+	return ret;
+}
+
+/* ---- per-vring ioctls ---- */
+
+static long vhnet_vring_set_num(struct vhnet_queue *q, void __user *argp)
+{
+	struct vhost_vring_state s;
+
+	/* Resizing a ring under a live backend: refused, as by vhost. */
+	if (q->sock)
+		return -EBUSY;
+	if (copy_from_user(&s, argp, sizeof(s)))
+		return -EFAULT;
+	if (!s.num || s.num > 0xffff || (s.num & (s.num - 1)))
+		return -EINVAL;
+	q->vq.num = s.num;
+	q->vq.stopped = false;
+	return 0;
+}
+
+static long vhnet_vring_set_addr(struct vhnet_queue *q, void __user *argp)
+{
+	struct vhnet_vq *vq = &q->vq;
+	struct vhost_vring_addr a;
+
+	if (copy_from_user(&a, argp, sizeof(a)))
+		return -EFAULT;
+	if (a.flags & ~BIT(VHOST_VRING_F_LOG))
+		return -EOPNOTSUPP;
+	if ((u64)(unsigned long)a.desc_user_addr != a.desc_user_addr ||
+	    (u64)(unsigned long)a.avail_user_addr != a.avail_user_addr ||
+	    (u64)(unsigned long)a.used_user_addr != a.used_user_addr)
+		return -EFAULT;
+	if ((a.avail_user_addr & (VRING_AVAIL_ALIGN_SIZE - 1)) ||
+	    (a.used_user_addr & (VRING_USED_ALIGN_SIZE - 1)) ||
+	    (a.log_guest_addr & (VRING_USED_ALIGN_SIZE - 1)))
+		return -EINVAL;
+	/* With a backend attached the new ring must be usable right away. */
+	if (q->sock && !vhnet_vq_access_ok(vq, vq->num, a.desc_user_addr,
+					   a.avail_user_addr, a.used_user_addr))
+		return -EINVAL;
+
+	vq->log_used = !!(a.flags & BIT(VHOST_VRING_F_LOG));
+	vq->desc = (void __user *)(unsigned long)a.desc_user_addr;
+	vq->avail = (void __user *)(unsigned long)a.avail_user_addr;
+	vq->used = (void __user *)(unsigned long)a.used_user_addr;
+	vq->log_addr = a.log_guest_addr;
+	vq->stopped = false;
+	return 0;
+}
+
+static long vhnet_vring_set_kick(struct vhnet_queue *q, void __user *argp)
+{
+	struct vhnet_vq *vq = &q->vq;
+	struct vhost_vring_file f;
+	struct file *kick;
+	long ret = 0;
+
+	if (copy_from_user(&f, argp, sizeof(f)))
+		return -EFAULT;
+	kick = f.fd == VHOST_FILE_UNBIND ? NULL : eventfd_fget(f.fd);
+	if (IS_ERR(kick))
+		return PTR_ERR(kick);
+	if (kick == vq->kick) {
+		if (kick)
+			fput(kick);
+		return 0;
+	}
+	vhnet_poll_stop(&q->kick_poll);
+	swap(kick, vq->kick);
+	if (kick)
+		fput(kick);
+	if (vq->kick)
+		ret = vhnet_poll_start(&q->kick_poll, vq->kick);
+	return ret;
+}
+
+static long vhnet_vring_set_eventfd(struct eventfd_ctx **slot, void __user *argp)
+{
+	struct vhost_vring_file f;
+	struct eventfd_ctx *ctx;
+
+	if (copy_from_user(&f, argp, sizeof(f)))
+		return -EFAULT;
+	ctx = f.fd == VHOST_FILE_UNBIND ? NULL : eventfd_ctx_fdget(f.fd);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	swap(ctx, *slot);
+	if (ctx)
+		eventfd_ctx_put(ctx);
+	return 0;
+}
+
+/* Caller holds dev->mutex and is the owner. */
+static long vhnet_vring_ioctl(struct vhnet_dev *dev, unsigned int cmd,
+			      void __user *argp)
+{
+	struct vhost_vring_state s;
+	struct vhnet_queue *q;
+	struct vhnet_vq *vq;
+	long ret = 0;
+	u32 idx;
+
+	if (get_user(idx, (u32 __user *)argp))
+		return -EFAULT;
+	if (idx >= VHNET_NVQS)
+		return -ENOBUFS;
+	idx = array_index_nospec(idx, VHNET_NVQS);
+	q = &dev->q[idx];
+	vq = &q->vq;
+
+	mutex_lock(&vq->mutex);
+	switch (cmd) {
+	case VHOST_SET_VRING_NUM:
+		ret = vhnet_vring_set_num(q, argp);
+		break;
+	case VHOST_SET_VRING_ADDR:
+		ret = vhnet_vring_set_addr(q, argp);
+		break;
+	case VHOST_SET_VRING_BASE:
+		if (q->sock) {
+			ret = -EBUSY;
+			break;
+		}
+		if (copy_from_user(&s, argp, sizeof(s))) {
+			ret = -EFAULT;
+			break;
+		}
+		if (s.num > 0xffff) {
+			ret = -EINVAL;
+			break;
+		}
+		vq->last_avail_idx = s.num;
+		vq->avail_idx = s.num;
+		vq->stopped = false;
+		break;
+	case VHOST_GET_VRING_BASE:
+		/*
+		 * Holding vq->mutex means no pass is in flight and all used
+		 * entries are published: the index is final. The ring stays
+		 * stopped until it is configured or attached again.
+		 */
+		s.index = idx;
+		s.num = vq->last_avail_idx;
+		vq->stopped = true;
+		if (copy_to_user(argp, &s, sizeof(s)))
+			ret = -EFAULT;
+		break;
+	case VHOST_SET_VRING_KICK:
+		ret = vhnet_vring_set_kick(q, argp);
+		vq->stopped = false;
+		break;
+	case VHOST_SET_VRING_CALL:
+		ret = vhnet_vring_set_eventfd(&vq->call_ctx, argp);
+		break;
+	case VHOST_SET_VRING_ERR:
+		ret = vhnet_vring_set_eventfd(&vq->err_ctx, argp);
+		break;
+	case VHOST_SET_VRING_BUSYLOOP_TIMEOUT:
+		if (copy_from_user(&s, argp, sizeof(s))) {
+			ret = -EFAULT;
+			break;
+		}
+		vq->busyloop_timeout = s.num;
+		break;
+	case VHOST_GET_VRING_BUSYLOOP_TIMEOUT:
+		s.index = idx;
+		s.num = vq->busyloop_timeout;
+		if (copy_to_user(argp, &s, sizeof(s)))
+			ret = -EFAULT;
+		break;
+	default:
+		/*
+		 * Including SET/GET_VRING_ENDIAN: like vhost-net built without
+		 * CONFIG_VHOST_CROSS_ENDIAN_LEGACY (Debian's config), the
+		 * caller sees ENOTTY.
+		 */
+		ret = -ENOIOCTLCMD;
+		break;
+	}
+	mutex_unlock(&vq->mutex);
+	return ret;
+}
+
+/* ---- device-wide ioctls that need the owner ---- */
+
+static long vhnet_dev_ioctl(struct vhnet_dev *dev, unsigned int cmd,
+			    void __user *argp)
+{
+	struct eventfd_ctx *ctx;
+	u64 p;
+	long ret;
+	int fd;
+
+	lockdep_assert_held(&dev->mutex);
+
+	switch (cmd) {
+	case VHOST_SET_MEM_TABLE:
+		return vhnet_set_mem_table(dev, argp);
+	case VHOST_SET_LOG_BASE:
+		/*
+		 * Accepted and stored as by vhost (which checks it only once
+		 * VHOST_F_LOG_ALL is acked); vhnet never offers LOG_ALL, so
+		 * the log is never written.
+		 */
+		if (copy_from_user(&p, argp, sizeof(p)))
+			return -EFAULT;
+		if ((u64)(unsigned long)p != p)
+			return -EFAULT;
+		dev->log_base = p;
+		return 0;
+	case VHOST_SET_LOG_FD:
+		ret = get_user(fd, (int __user *)argp);
+		if (ret < 0)
+			return ret;
+		ctx = fd == VHOST_FILE_UNBIND ? NULL : eventfd_ctx_fdget(fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+		swap(ctx, dev->log_ctx);
+		if (ctx)
+			eventfd_ctx_put(ctx);
+		return 0;
+	default:
+		return vhnet_vring_ioctl(dev, cmd, argp);
+	}
+}
+
 static long vhnet_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct vhnet_dev *dev = file->private_data;
+	void __user *argp = (void __user *)arg;
+	u64 __user *featurep = argp;
+	struct vhost_vring_file backend;
+	u64 features;
 	long ret;
+
+	/* Like vhost-net, feature negotiation needs no owner. */
+	switch (cmd) {
+	case VHOST_GET_FEATURES:
+		features = VHNET_FEATURES;
+		return copy_to_user(featurep, &features, sizeof(features)) ?
+		       -EFAULT : 0;
+	case VHOST_SET_FEATURES:
+		if (copy_from_user(&features, featurep, sizeof(features)))
+			return -EFAULT;
+		if (features & ~VHNET_FEATURES)
+			return -EOPNOTSUPP;
+		return vhnet_set_features(dev, features);
+	case VHOST_GET_BACKEND_FEATURES:
+		features = VHNET_BACKEND_FEATURES;
+		return copy_to_user(featurep, &features, sizeof(features)) ?
+		       -EFAULT : 0;
+	case VHOST_SET_BACKEND_FEATURES:
+		if (copy_from_user(&features, featurep, sizeof(features)))
+			return -EFAULT;
+		if (features & ~VHNET_BACKEND_FEATURES)
+			return -EOPNOTSUPP;
+		mutex_lock(&dev->mutex);
+		dev->backend_features = features;
+		mutex_unlock(&dev->mutex);
+		return 0;
+	case VHOST_NET_SET_BACKEND:
+		if (copy_from_user(&backend, argp, sizeof(backend)))
+			return -EFAULT;
+		return vhnet_set_backend(dev, backend.index, backend.fd);
+	}
 
 	mutex_lock(&dev->mutex);
 	if (cmd == VHOST_SET_OWNER) {
@@ -69,15 +753,132 @@ static long vhnet_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	ret = vhnet_check_owner(dev);
 	if (ret)
 		goto out;
-	switch (cmd) {
-	default:
-		ret = -ENOTTY;
-		break;
-	}
+	if (cmd == VHOST_RESET_OWNER)
+		vhnet_dev_cleanup(dev);
+	else
+		ret = vhnet_dev_ioctl(dev, cmd, argp);
 out:
 	mutex_unlock(&dev->mutex);
 	return ret;
 }
+
+/* ---- control-plane interface ---- */
+
+void vhnet_dev_fill_info(struct vhnet_dev *dev, struct vhnet_dev_info *info)
+{
+	struct net_device *nd;
+	int i;
+
+	memset(info, 0, sizeof(*info));
+	mutex_lock(&dev->mutex);
+	info->id = dev->id;
+	info->owner_pid = dev->owner_pid;
+	info->features = dev->features;
+	info->tap_ifindex = READ_ONCE(dev->tap_ifindex);
+	for (i = 0; i < VHNET_NVQS; i++) {
+		struct vhnet_queue *q = &dev->q[i];
+		struct vhnet_vq_info *vi = &info->vq[i];
+
+		/* Racy snapshot of worker-owned fields; good enough for a report. */
+		vi->ring_size = READ_ONCE(q->vq.num);
+		vi->last_avail_idx = READ_ONCE(q->vq.last_avail_idx);
+		vi->used_idx = READ_ONCE(q->vq.used_published);
+		vi->state = READ_ONCE(q->vq.state);
+		if (vi->state == VHNET_VQ_RUNNING && READ_ONCE(q->vq.stopped))
+			vi->state = VHNET_VQ_STOPPED;
+		vi->broken = READ_ONCE(q->vq.broken);
+		vi->worker_cpu = -1;
+		if (q->worker.task) {
+			vi->worker_pid = task_pid_nr(q->worker.task);
+			vi->worker_cpu = task_cpu(q->worker.task);
+		}
+	}
+	mutex_unlock(&dev->mutex);
+
+	if (info->tap_ifindex) {
+		rcu_read_lock();
+		nd = dev_get_by_index_rcu(READ_ONCE(dev->net), info->tap_ifindex);
+		if (nd)
+			strscpy(info->tap_name, nd->name, sizeof(info->tap_name));
+		rcu_read_unlock();
+	}
+}
+
+void vhnet_dev_read_stats(struct vhnet_dev *dev, unsigned int vq,
+			  struct vhnet_vq_counters *out)
+{
+	const struct vhnet_vq_stats *s;
+	const u64 *base;
+	unsigned int start;
+	u64 *c;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (vq >= VHNET_NVQS)
+		return;
+	s = &dev->q[vq].vq.stats;
+	do {
+		start = u64_stats_fetch_begin(&s->syncp);
+		*out = s->c;
+	} while (u64_stats_fetch_retry(&s->syncp, start));
+
+	/* The struct is all u64s: subtract the reset base field by field. */
+	BUILD_BUG_ON(sizeof(*out) % sizeof(u64));
+	c = (u64 *)out;
+	base = (const u64 *)&s->base;
+	mutex_lock(&dev->mutex);
+	for (i = 0; i < sizeof(*out) / sizeof(u64); i++)
+		c[i] -= base[i];
+	mutex_unlock(&dev->mutex);
+}
+
+void vhnet_dev_reset_stats(struct vhnet_dev *dev)
+{
+	struct vhnet_vq_counters now;
+	unsigned int start;
+	int i;
+
+	mutex_lock(&dev->mutex);
+	for (i = 0; i < VHNET_NVQS; i++) {
+		struct vhnet_vq_stats *s = &dev->q[i].vq.stats;
+
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			now = s->c;
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		s->base = now;
+	}
+	mutex_unlock(&dev->mutex);
+}
+
+void vhnet_dev_get_tunables(struct vhnet_dev *dev, struct vhnet_tunables *t)
+{
+	mutex_lock(&dev->mutex);
+	*t = dev->tun;
+	mutex_unlock(&dev->mutex);
+}
+
+int vhnet_dev_set_tunables(struct vhnet_dev *dev, const struct vhnet_tunables *t)
+{
+	struct vhnet_tunables *d = &dev->tun;
+	int i;
+
+	mutex_lock(&dev->mutex);
+	WRITE_ONCE(d->tx_batch, t->tx_batch);
+	WRITE_ONCE(d->rx_batch, t->rx_batch);
+	WRITE_ONCE(d->weight_pkts, t->weight_pkts);
+	WRITE_ONCE(d->weight_bytes, t->weight_bytes);
+	WRITE_ONCE(d->busypoll_us, t->busypoll_us);
+	WRITE_ONCE(d->coalesce_pkts, t->coalesce_pkts);
+	WRITE_ONCE(d->coalesce_us, t->coalesce_us);
+	cpumask_copy(&d->worker_cpus, &t->worker_cpus);
+	for (i = 0; i < VHNET_NVQS; i++)
+		vhnet_worker_set_cpus(&dev->q[i].worker, &d->worker_cpus);
+	mutex_unlock(&dev->mutex);
+	return 0;
+}
+
+/* ---- registration ---- */
 
 static const struct file_operations vhnet_fops = {
 	.owner = THIS_MODULE,

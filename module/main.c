@@ -12,17 +12,32 @@ static int __init vhnet_init(void)
 {
 	int ret;
 
+	vhnet_debugfs_init();
+	ret = vhnet_nl_init();
+	if (ret)
+		goto err_debugfs;
+	/* Last: once the device node exists, instances can appear. */
 	ret = vhnet_dev_register();
 	if (ret)
-		return ret;
+		goto err_nl;
 
 	pr_info("loaded\n");
 	return 0;
+
+err_nl:
+	vhnet_nl_exit();
+err_debugfs:
+	vhnet_debugfs_exit();
+	return ret;
 }
 
 static void __exit vhnet_exit(void)
 {
 	vhnet_dev_unregister();
+	vhnet_nl_exit();
+	vhnet_debugfs_exit();
+	/* Instances freed with call_rcu()/kvfree_rcu() must be gone first. */
+	rcu_barrier();
 }
 
 module_init(vhnet_init);

@@ -2,29 +2,170 @@
 /*
  * vhnet: one instance per open of /dev/vhnet, serving one virtio-net queue
  * pair (virtqueue 0 receives into the guest, virtqueue 1 transmits from it).
+ *
+ * Prototypes are grouped by the file that defines them. netlink.c uses
+ * only the "dev.c: control-plane interface" group.
  */
 #ifndef _VHNET_H
 #define _VHNET_H
 
+#include <linux/cpumask.h>
+#include <linux/if.h>
 #include <linux/mutex.h>
+#include <linux/refcount.h>
 #include <linux/sched.h>
-#include <linux/list.h>
+#include <linux/types.h>
+
+#include "stats.h"
+#include "vq.h"
+#include "worker.h"
 
 struct mm_struct;
+struct net;
+struct ptr_ring;
+struct socket;
+struct dentry;
+
+#define VHNET_VQ_RX	0
+#define VHNET_VQ_TX	1
+#define VHNET_NVQS	2
+
+/* Largest RX batch the per-queue array holds (rx_batch tunable maximum). */
+#define VHNET_RX_BATCH_MAX	256
+
+struct vhnet_tunables {
+	u32 tx_batch;		/* 1..256: TX chains taken per round before a used flush */
+	u32 rx_batch;		/* 1..256: packets dequeued from the tap per round */
+	/*
+	 * Per-pass budgets (vhost-net's weights): a queue that always has
+	 * work yields its thread after this many packets or bytes, so it
+	 * cannot starve the other queue, other instances, or the host.
+	 */
+	u32 weight_pkts;	/* 1..65536 */
+	u32 weight_bytes;	/* 1500..67108864 */
+	u32 busypoll_us;	/* 0..100000: poll ring/tap this long before sleeping */
+	u32 coalesce_pkts;	/* 0..1024: at most one interrupt per N used buffers */
+	u32 coalesce_us;	/* 0..100000: ... or per this many microseconds */
+	struct cpumask worker_cpus;	/* empty: any CPU */
+};
+
+/* Module-wide defaults; new instances copy them at open. */
+extern struct vhnet_tunables vhnet_default_tunables;
+extern struct mutex vhnet_defaults_lock;
+
+struct vhnet_vq_info {
+	u32 ring_size;
+	u16 last_avail_idx;
+	u16 used_idx;
+	pid_t worker_pid;
+	int worker_cpu;
+	enum vhnet_vq_state state;
+	enum vhnet_vq_broken_reason broken;
+};
+
+struct vhnet_dev_info {
+	u32 id;
+	pid_t owner_pid;
+	int tap_ifindex;
+	char tap_name[IFNAMSIZ];
+	u64 features;
+	struct vhnet_vq_info vq[VHNET_NVQS];
+};
+
+/* One virtqueue of the pair, with its thread and its side of the tap. */
+struct vhnet_queue {
+	struct vhnet_vq vq;
+	struct vhnet_worker worker;
+	struct vhnet_poll kick_poll;	/* guest kicks */
+	struct vhnet_poll sock_poll;	/* RX: tap readable; TX: tap writable again */
+	struct vhnet_dev *dev;
+	unsigned int index;
+
+	/* Protected by vq.mutex; writers also hold the device mutex. */
+	struct socket *sock;
+	struct ptr_ring *rx_ring;	/* RX: the tap's queue of packets for us */
+	size_t vhost_hlen;		/* vnet header we add/strip (VHOST_NET_F_VIRTIO_NET_HDR) */
+	size_t sock_hlen;		/* vnet header the tap adds/expects */
+
+	/*
+	 * RX: packets taken off rx_ring in one batch and not yet delivered,
+	 * rxq[rxq_head..rxq_tail). Owned by the worker under vq.mutex;
+	 * returned to the tap on backend change.
+	 */
+	void **rxq;
+	unsigned int rxq_head;
+	unsigned int rxq_tail;
+
+	/* Scratch for one pass, worker only (allocated at open). */
+	struct iovec *iov;		/* UIO_MAXIOV entries */
+	struct vhnet_vq_head *heads;	/* UIO_MAXIOV entries */
+};
 
 struct vhnet_dev {
 	/*
 	 * Serialises every ioctl on this instance and its teardown.
-	 * Protects: mm, owner_pid.
+	 * Protects: mm, owner_pid, net, features, backend_features, mem
+	 * (writers), log_base, log_ctx, tun (writers), the worker tasks,
+	 * and the stats base.
 	 */
 	struct mutex mutex;
-	/* The owner's address space; NULL until VHOST_SET_OWNER. */
-	struct mm_struct *mm;
+	refcount_t ref;
+	struct rcu_head rcu;
+	u32 id;			/* constant after open */
+	struct net *net;	/* referenced; opener's netns, refreshed at SET_OWNER */
+	bool registered;	/* in the registry (lookups may still hold refs after) */
+
+	struct mm_struct *mm;	/* owner's address space (mm_users held) */
 	pid_t owner_pid;
+	u64 features;
+	u64 backend_features;
+	u64 log_base;
+	struct eventfd_ctx *log_ctx;
+
+	/* Replaced under RCU; see mem.h. */
+	struct vhnet_mem __rcu *mem;
+
+	/* Written under mutex with WRITE_ONCE; workers READ_ONCE per pass. */
+	struct vhnet_tunables tun;
+
+	/* Learned from the packets the tap hands us (0: not yet seen). */
+	int tap_ifindex;
+
+	struct dentry *debugfs;
+	struct vhnet_queue q[VHNET_NVQS];
 };
 
-/* dev.c */
+/* dev.c: control-plane interface (contract with netlink.c) */
+struct vhnet_dev *vhnet_dev_get(struct net *net, u32 id);
+struct vhnet_dev *vhnet_dev_get_next(struct net *net, u32 *id);
+void vhnet_dev_put(struct vhnet_dev *dev);
+void vhnet_dev_fill_info(struct vhnet_dev *dev, struct vhnet_dev_info *info);
+void vhnet_dev_read_stats(struct vhnet_dev *dev, unsigned int vq,
+			  struct vhnet_vq_counters *out);
+void vhnet_dev_reset_stats(struct vhnet_dev *dev);
+void vhnet_dev_get_tunables(struct vhnet_dev *dev, struct vhnet_tunables *t);
+int vhnet_dev_set_tunables(struct vhnet_dev *dev, const struct vhnet_tunables *t);
+
+/* dev.c: module plumbing */
 int vhnet_dev_register(void);
 void vhnet_dev_unregister(void);
+
+/* tx.c */
+void vhnet_tx_work(struct vhnet_worker *w);
+
+/* rx.c */
+void vhnet_rx_work(struct vhnet_worker *w);
+void vhnet_rx_unproduce(struct vhnet_queue *q);
+
+/* debugfs.c */
+void vhnet_debugfs_init(void);
+void vhnet_debugfs_exit(void);
+void vhnet_debugfs_add(struct vhnet_dev *dev);
+void vhnet_debugfs_remove(struct vhnet_dev *dev);
+
+/* netlink.c (or netlink_stub.c until the family lands) */
+int vhnet_nl_init(void);
+void vhnet_nl_exit(void);
+void vhnet_nl_notify(struct vhnet_dev *dev, bool created);
 
 #endif /* _VHNET_H */

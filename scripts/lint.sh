@@ -19,17 +19,26 @@ record() {
 }
 
 # Generated files carry the generator's style, not ours.
-files=$(git ls-files -co --exclude-standard -- 'module/*.[ch]' 'tools/*.[ch]' 'selftests/*.[ch]' |
-	while read -r f; do
+sources() {
+	git ls-files -co --exclude-standard -- "$@" | while read -r f; do
 		[ -f "$f" ] || continue
 		grep -q 'Do not edit directly, auto-generated from' "$f" || echo "$f"
-	done)
-# Userspace files follow kernel style too, but may use what the kernel
-# forbids in kernel code: typedef'd library types, printf, and so on.
-out=$(perl "$src/scripts/checkpatch.pl" --strict --no-tree --quiet --terse \
-	--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES,NEW_TYPEDEFS \
-	--ignore PREFER_KERNEL_TYPES,SPLIT_STRING,MACRO_ARG_UNUSED \
-	-f $files 2>&1 | grep -E ': (ERROR|WARNING|CHECK):')
+	done
+}
+
+checkpatch() {
+	perl "$src/scripts/checkpatch.pl" --strict --no-tree --quiet --terse \
+		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES "$@" 2>&1 |
+		grep -E ': (ERROR|WARNING|CHECK):'
+}
+
+# Userspace follows kernel style too, less what only makes sense in the
+# kernel: libc's PRIu64 names, typedef'd library types, volatile
+# sig_atomic_t flags, harness macros that reuse their arguments.
+out=$(checkpatch -f $(sources 'module/*.[ch]');
+      checkpatch --ignore NEW_TYPEDEFS,PREFER_KERNEL_TYPES,CAMELCASE,VOLATILE \
+		--ignore MACRO_ARG_REUSE,MACRO_ARG_UNUSED,SPLIT_STRING,EMBEDDED_FUNCTION_NAME \
+		-f $(sources 'tools/*.[ch]' 'selftests/*.[ch]'))
 if [ -z "$out" ]; then
 	record PASS "lint: checkpatch --strict"
 else
@@ -47,6 +56,13 @@ if [ -z "$missing" ]; then
 else
 	echo "no SPDX tag: $missing"
 	record FAIL "lint: SPDX tags"
+fi
+
+# The UAPI header is generated from the netlink spec: never edited apart.
+if tools/vhnetctl/gen-uapi.sh --check >/dev/null 2>&1; then
+	record PASS "lint: UAPI header matches the netlink spec"
+else
+	record FAIL "lint: UAPI header matches the netlink spec"
 fi
 
 for k in ${KVER:-$(scripts/kvers.sh)}; do

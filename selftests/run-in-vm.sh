@@ -20,6 +20,8 @@ suite=(
 	"load_unload 120 $here/load_unload.sh"
 	"device 300 $VHNET_BIN/device_test"
 	"fakeguest_vhnet 600 env VHNET_DEV=/dev/vhnet $VHNET_BIN/fakeguest"
+	"netlink_vhnetctl 300 $here/netlink/vhnetctl.sh"
+	"netlink_ynl 600 python3 $here/netlink/ynl_spec.py"
 	"fakeguest_vhost_net 600 $here/with-vhost-net.sh $VHNET_BIN/fakeguest"
 )
 

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
+/* Do not edit directly, auto-generated from: */
+/*	Documentation/netlink/specs/vhnet.yaml */
+/* YNL-GEN uapi header */
+
+#ifndef _UAPI_LINUX_VHNET_H
+#define _UAPI_LINUX_VHNET_H
+
+#define VHNET_FAMILY_NAME	"vhnet"
+#define VHNET_FAMILY_VERSION	1
+
+/**
+ * enum vhnet_queue_type - Which virtqueue of the instance's queue pair.
+ * @VHNET_QUEUE_TYPE_RX: Virtqueue 0, the host delivers packets into the guest.
+ * @VHNET_QUEUE_TYPE_TX: Virtqueue 1, the guest transmits packets to the host.
+ */
+enum vhnet_queue_type {
+	VHNET_QUEUE_TYPE_RX,
+	VHNET_QUEUE_TYPE_TX,
+};
+
+/**
+ * enum vhnet_queue_state - Run state of a virtqueue.
+ * @VHNET_QUEUE_STATE_STOPPED: No backend attached, ring not configured, or
+ *   disabled.
+ * @VHNET_QUEUE_STATE_RUNNING: The worker serves the ring.
+ * @VHNET_QUEUE_STATE_BROKEN: The guest broke the ring protocol; the queue
+ *   stays stopped until the ring is reconfigured. See broken-reason.
+ */
+enum vhnet_queue_state {
+	VHNET_QUEUE_STATE_STOPPED,
+	VHNET_QUEUE_STATE_RUNNING,
+	VHNET_QUEUE_STATE_BROKEN,
+};
+
+/**
+ * enum vhnet_broken_reason - Why a virtqueue was declared broken.
+ * @VHNET_BROKEN_REASON_NONE: The queue is not broken.
+ * @VHNET_BROKEN_REASON_BAD_INDEX: The guest moved the avail index by more than
+ *   the ring size.
+ * @VHNET_BROKEN_REASON_BAD_CHAIN: A descriptor chain looped, was too long or
+ *   mixed directions.
+ * @VHNET_BROKEN_REASON_BAD_ADDR: A ring or buffer address lies outside the
+ *   guest memory table.
+ * @VHNET_BROKEN_REASON_BAD_ACCESS: Reading or writing the ring faulted.
+ */
+enum vhnet_broken_reason {
+	VHNET_BROKEN_REASON_NONE,
+	VHNET_BROKEN_REASON_BAD_INDEX,
+	VHNET_BROKEN_REASON_BAD_CHAIN,
+	VHNET_BROKEN_REASON_BAD_ADDR,
+	VHNET_BROKEN_REASON_BAD_ACCESS,
+};
+
+enum {
+	VHNET_A_QUEUE_INDEX = 1,
+	VHNET_A_QUEUE_RING_SIZE,
+	VHNET_A_QUEUE_LAST_AVAIL_IDX,
+	VHNET_A_QUEUE_USED_IDX,
+	VHNET_A_QUEUE_WORKER_PID,
+	VHNET_A_QUEUE_WORKER_CPU,
+	VHNET_A_QUEUE_STATE,
+	VHNET_A_QUEUE_BROKEN_REASON,
+
+	__VHNET_A_QUEUE_MAX,
+	VHNET_A_QUEUE_MAX = (__VHNET_A_QUEUE_MAX - 1)
+};
+
+enum {
+	VHNET_A_INSTANCE_ID = 1,
+	VHNET_A_INSTANCE_OWNER_PID,
+	VHNET_A_INSTANCE_TAP_IFINDEX,
+	VHNET_A_INSTANCE_TAP_NAME,
+	VHNET_A_INSTANCE_FEATURES,
+	VHNET_A_INSTANCE_PAD,
+	VHNET_A_INSTANCE_QUEUE,
+
+	__VHNET_A_INSTANCE_MAX,
+	VHNET_A_INSTANCE_MAX = (__VHNET_A_INSTANCE_MAX - 1)
+};
+
+enum {
+	VHNET_A_TUNABLES_ID = 1,
+	VHNET_A_TUNABLES_TX_BATCH,
+	VHNET_A_TUNABLES_RX_BATCH,
+	VHNET_A_TUNABLES_WEIGHT_PKTS,
+	VHNET_A_TUNABLES_WEIGHT_BYTES,
+	VHNET_A_TUNABLES_BUSYPOLL_US,
+	VHNET_A_TUNABLES_COALESCE_PKTS,
+	VHNET_A_TUNABLES_COALESCE_US,
+	VHNET_A_TUNABLES_WORKER_CPUS,
+
+	__VHNET_A_TUNABLES_MAX,
+	VHNET_A_TUNABLES_MAX = (__VHNET_A_TUNABLES_MAX - 1)
+};
+
+enum {
+	VHNET_A_BATCH_HIST_PAD = 1,
+	VHNET_A_BATCH_HIST_SIZE_1,
+	VHNET_A_BATCH_HIST_SIZE_2_3,
+	VHNET_A_BATCH_HIST_SIZE_4_7,
+	VHNET_A_BATCH_HIST_SIZE_8_15,
+	VHNET_A_BATCH_HIST_SIZE_16_31,
+	VHNET_A_BATCH_HIST_SIZE_32_63,
+	VHNET_A_BATCH_HIST_SIZE_64_127,
+	VHNET_A_BATCH_HIST_SIZE_128_UP,
+
+	__VHNET_A_BATCH_HIST_MAX,
+	VHNET_A_BATCH_HIST_MAX = (__VHNET_A_BATCH_HIST_MAX - 1)
+};
+
+enum {
+	VHNET_A_DROPS_PAD = 1,
+	VHNET_A_DROPS_NO_RX_BUF,
+	VHNET_A_DROPS_TOO_BIG,
+	VHNET_A_DROPS_TAP_ERR,
+	VHNET_A_DROPS_BAD_CHAIN,
+	VHNET_A_DROPS_BAD_ADDR,
+	VHNET_A_DROPS_BAD_HDR,
+
+	__VHNET_A_DROPS_MAX,
+	VHNET_A_DROPS_MAX = (__VHNET_A_DROPS_MAX - 1)
+};
+
+enum {
+	VHNET_A_QUEUE_STATS_INDEX = 1,
+	VHNET_A_QUEUE_STATS_PAD,
+	VHNET_A_QUEUE_STATS_PACKETS,
+	VHNET_A_QUEUE_STATS_BYTES,
+	VHNET_A_QUEUE_STATS_KICKS,
+	VHNET_A_QUEUE_STATS_IRQS,
+	VHNET_A_QUEUE_STATS_IRQS_SUPPRESSED,
+	VHNET_A_QUEUE_STATS_BATCHES,
+	VHNET_A_QUEUE_STATS_BUSYPOLL_ROUNDS,
+	VHNET_A_QUEUE_STATS_BATCH_HIST,
+	VHNET_A_QUEUE_STATS_DROPS,
+
+	__VHNET_A_QUEUE_STATS_MAX,
+	VHNET_A_QUEUE_STATS_MAX = (__VHNET_A_QUEUE_STATS_MAX - 1)
+};
+
+enum {
+	VHNET_A_STATS_ID = 1,
+	VHNET_A_STATS_QUEUE,
+
+	__VHNET_A_STATS_MAX,
+	VHNET_A_STATS_MAX = (__VHNET_A_STATS_MAX - 1)
+};
+
+enum {
+	VHNET_CMD_INSTANCE_GET = 1,
+	VHNET_CMD_INSTANCE_ADD_NTF,
+	VHNET_CMD_INSTANCE_DEL_NTF,
+	VHNET_CMD_TUNABLES_GET,
+	VHNET_CMD_TUNABLES_SET,
+	VHNET_CMD_STATS_GET,
+	VHNET_CMD_STATS_RESET,
+
+	__VHNET_CMD_MAX,
+	VHNET_CMD_MAX = (__VHNET_CMD_MAX - 1)
+};
+
+#define VHNET_MCGRP_MONITOR	"monitor"
+
+#endif /* _UAPI_LINUX_VHNET_H */

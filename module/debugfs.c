@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/kernel/debug/vhnet/<id>/{stats,info}: the counters and state of
+ * each instance in `name value` lines, for tests and for humans until (and
+ * alongside) the netlink family. Names are stable: tests parse them.
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+
+#include "vhnet.h"
+
+static struct dentry *vhnet_debugfs_root;
+
+static const char * const vhnet_q_names[VHNET_NVQS] = { "rx", "tx" };
+
+static const char * const vhnet_drop_names[VHNET_DROP_NR] = {
+	[VHNET_DROP_NO_RX_BUF] = "drop_no_rx_buf",
+	[VHNET_DROP_TOO_BIG] = "drop_too_big",
+	[VHNET_DROP_TAP_ERR] = "drop_tap_err",
+	[VHNET_DROP_BAD_CHAIN] = "drop_bad_chain",
+	[VHNET_DROP_BAD_ADDR] = "drop_bad_addr",
+	[VHNET_DROP_BAD_HDR] = "drop_bad_hdr",
+};
+
+static int vhnet_stats_show(struct seq_file *m, void *v)
+{
+	struct vhnet_dev *dev = m->private;
+	struct vhnet_vq_counters c;
+	unsigned int i, j;
+
+	for (i = 0; i < VHNET_NVQS; i++) {
+		const char *q = vhnet_q_names[i];
+
+		vhnet_dev_read_stats(dev, i, &c);
+		seq_printf(m, "%s_packets %llu\n", q, c.packets);
+		seq_printf(m, "%s_bytes %llu\n", q, c.bytes);
+		seq_printf(m, "%s_kicks %llu\n", q, c.kicks);
+		seq_printf(m, "%s_irqs %llu\n", q, c.irqs);
+		seq_printf(m, "%s_irqs_suppressed %llu\n", q, c.irqs_suppressed);
+		seq_printf(m, "%s_batches %llu\n", q, c.batches);
+		seq_printf(m, "%s_busypoll_rounds %llu\n", q, c.busypoll_rounds);
+		for (j = 0; j < VHNET_DROP_NR; j++)
+			seq_printf(m, "%s_%s %llu\n", q, vhnet_drop_names[j],
+				   c.drops[j]);
+		for (j = 0; j < VHNET_BATCH_HIST_NR; j++)
+			seq_printf(m, "%s_batch_hist_%u %llu\n", q, 1U << j,
+				   c.batch_hist[j]);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vhnet_stats);
+
+static int vhnet_info_show(struct seq_file *m, void *v)
+{
+	static const char * const states[] = { "stopped", "running", "broken" };
+	struct vhnet_dev *dev = m->private;
+	struct vhnet_dev_info info;
+	unsigned int i;
+
+	vhnet_dev_fill_info(dev, &info);
+	seq_printf(m, "id %u\n", info.id);
+	seq_printf(m, "owner_pid %d\n", info.owner_pid);
+	seq_printf(m, "tap_ifindex %d\n", info.tap_ifindex);
+	seq_printf(m, "tap_name %s\n", info.tap_name[0] ? info.tap_name : "-");
+	seq_printf(m, "features 0x%llx\n", info.features);
+	for (i = 0; i < VHNET_NVQS; i++) {
+		const struct vhnet_vq_info *vi = &info.vq[i];
+		const char *q = vhnet_q_names[i];
+
+		seq_printf(m, "%s_ring_size %u\n", q, vi->ring_size);
+		seq_printf(m, "%s_last_avail_idx %u\n", q, vi->last_avail_idx);
+		seq_printf(m, "%s_used_idx %u\n", q, vi->used_idx);
+		seq_printf(m, "%s_worker_pid %d\n", q, vi->worker_pid);
+		seq_printf(m, "%s_worker_cpu %d\n", q, vi->worker_cpu);
+		seq_printf(m, "%s_state %s\n", q,
+			   vi->state < ARRAY_SIZE(states) ? states[vi->state] : "?");
+		seq_printf(m, "%s_broken_reason %d\n", q, vi->broken);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vhnet_info);
+
+void vhnet_debugfs_init(void)
+{
+	vhnet_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+}
+
+void vhnet_debugfs_exit(void)
+{
+	debugfs_remove_recursive(vhnet_debugfs_root);
+	vhnet_debugfs_root = NULL;
+}
+
+void vhnet_debugfs_add(struct vhnet_dev *dev)
+{
+	char name[16];
+
+	if (IS_ERR_OR_NULL(vhnet_debugfs_root))
+		return;
+	snprintf(name, sizeof(name), "%u", dev->id);
+	dev->debugfs = debugfs_create_dir(name, vhnet_debugfs_root);
+	debugfs_create_file("stats", 0400, dev->debugfs, dev, &vhnet_stats_fops);
+	debugfs_create_file("info", 0400, dev->debugfs, dev, &vhnet_info_fops);
+}
+
+/* Waits for readers in progress; dev stays valid until this returns. */
+void vhnet_debugfs_remove(struct vhnet_dev *dev)
+{
+	debugfs_remove_recursive(dev->debugfs);
+	dev->debugfs = NULL;
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest memory table: validation on VHOST_SET_MEM_TABLE and translation of
+ * guest-physical ranges into user-address iovecs on the hot path.
+ */
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
+#include <linux/vhost.h>
+
+#include "mem.h"
+
+/* Same name, type and default as vhost's parameter, so tuning carries over. */
+unsigned short vhnet_max_mem_regions = 64;
+module_param_named(max_mem_regions, vhnet_max_mem_regions, ushort, 0444);
+MODULE_PARM_DESC(max_mem_regions,
+		 "Maximum number of memory regions in the memory table (default 64)");
+
+static int vhnet_region_cmp(const void *a, const void *b)
+{
+	const struct vhnet_mem_region *ra = a, *rb = b;
+
+	if (ra->gpa < rb->gpa)
+		return -1;
+	return ra->gpa > rb->gpa;
+}
+
+/*
+ * Copy and validate a struct vhost_memory from user space. Errnos follow
+ * vhost: padding -> EOPNOTSUPP, too many regions -> E2BIG, a region that is
+ * empty, wraps, or names addresses user space cannot own -> EFAULT.
+ * vhost accepts overlapping regions and then resolves an address to
+ * whichever region its interval tree finds first; vhnet refuses them with
+ * EINVAL so that every guest address has exactly one meaning.
+ */
+struct vhnet_mem *vhnet_mem_from_user(struct vhost_memory __user *m, long *err)
+{
+	struct vhost_memory_region ur;
+	struct vhost_memory hdr;
+	struct vhnet_mem *mem;
+	u32 i;
+
+	if (copy_from_user(&hdr, m, sizeof(hdr))) {
+		*err = -EFAULT;
+		return NULL;
+	}
+	if (hdr.padding) {
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	if (hdr.nregions > vhnet_max_mem_regions) {
+		*err = -E2BIG;
+		return NULL;
+	}
+	mem = kvzalloc(struct_size(mem, regions, hdr.nregions), GFP_KERNEL_ACCOUNT);
+	if (!mem) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	mem->nregions = hdr.nregions;
+
+	for (i = 0; i < hdr.nregions; i++) {
+		struct vhnet_mem_region *r = &mem->regions[i];
+		u64 gend, uend;
+
+		if (copy_from_user(&ur, &m->regions[i], sizeof(ur))) {
+			*err = -EFAULT;
+			goto err_free;
+		}
+		if (!ur.memory_size ||
+		    check_add_overflow(ur.guest_phys_addr, ur.memory_size - 1, &gend) ||
+		    check_add_overflow(ur.userspace_addr, ur.memory_size - 1, &uend) ||
+		    (u64)(unsigned long)uend != uend ||
+		    !access_ok((void __user *)(unsigned long)ur.userspace_addr,
+			       ur.memory_size)) {
+			*err = -EFAULT;
+			goto err_free;
+		}
+		r->gpa = ur.guest_phys_addr;
+		r->size = ur.memory_size;
+		r->uaddr = ur.userspace_addr;
+	}
+
+	sort(mem->regions, mem->nregions, sizeof(mem->regions[0]),
+	     vhnet_region_cmp, NULL);
+	for (i = 1; i < mem->nregions; i++) {
+		const struct vhnet_mem_region *p = &mem->regions[i - 1];
+
+		/* p->gpa + p->size - 1 cannot wrap: checked above. */
+		if (mem->regions[i].gpa <= p->gpa + p->size - 1) {
+			*err = -EINVAL;
+			goto err_free;
+		}
+	}
+	*err = 0;
+	return mem;
+
+err_free:
+	kvfree(mem);
+	return NULL;
+}
+
+void vhnet_mem_free(struct vhnet_mem *mem)
+{
+	kvfree(mem);
+}
+
+static const struct vhnet_mem_region *
+vhnet_mem_find(const struct vhnet_mem *mem, u64 gpa)
+{
+	u32 lo = 0, hi = mem->nregions;
+
+	/* Binary search for the last region starting at or below gpa. */
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (mem->regions[mid].gpa <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	if (gpa - mem->regions[lo - 1].gpa >= mem->regions[lo - 1].size)
+		return NULL;
+	return &mem->regions[lo - 1];
+}
+
+/*
+ * Translate [gpa, gpa + len) into at most iov_max user iovecs.
+ * Returns the number of iovecs used, -EFAULT if part of the range is not
+ * guest memory, -ENOBUFS if it needs more than iov_max segments.
+ * Caller holds rcu_read_lock() (or otherwise keeps mem alive); nothing here
+ * sleeps.
+ */
+int vhnet_mem_translate(const struct vhnet_mem *mem, u64 gpa, u64 len,
+			struct iovec *iov, unsigned int iov_max)
+{
+	unsigned int n = 0;
+	u64 end;
+
+	if (!mem)
+		return -EFAULT;
+	if (len && check_add_overflow(gpa, len - 1, &end))
+		return -EFAULT;
+
+	while (len) {
+		const struct vhnet_mem_region *r = vhnet_mem_find(mem, gpa);
+		u64 off, chunk;
+
+		if (!r)
+			return -EFAULT;
+		if (n >= iov_max)
+			return -ENOBUFS;
+		off = gpa - r->gpa;
+		chunk = min(len, r->size - off);
+		iov[n].iov_base = (void __user *)(unsigned long)(r->uaddr + off);
+		iov[n].iov_len = chunk;
+		n++;
+		gpa += chunk;
+		len -= chunk;
+	}
+	return n;
+}

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RX: tap -> guest. Packets are taken off the tap's ptr_ring in batches
+ * (one consumer-lock round trip per batch), sized without touching them,
+ * matched to enough guest buffers, and only then handed to the tap's
+ * recvmsg() with msg_control pointing at the packet (tun/tap's TUN_MSG_PTR
+ * convention, as vhost-net uses), which copies it into guest memory.
+ *
+ * If the guest has no room, the packet stays in our batch and the queue
+ * sleeps until the guest kicks: packets are only dropped when they can
+ * never fit, or the tap or guest memory fails.
+ */
+#include <linux/if_tun.h>
+#include <linux/if_vlan.h>
+#include <linux/net.h>
+#include <linux/netdevice.h>
+#include <linux/ptr_ring.h>
+#include <linux/skbuff.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
+#include <linux/virtio_net.h>
+#include <net/xdp.h>
+
+#include "vhnet.h"
+
+/* Length of the frame the tap will write for this ring entry. */
+static size_t vhnet_rx_frame_len(void *ptr)
+{
+	struct sk_buff *skb;
+
+	if (tun_is_xdp_frame(ptr))
+		return tun_ptr_to_xdp(ptr)->len;
+	skb = ptr;
+	/* tun/tap insert an accelerated VLAN tag back into the frame. */
+	return skb->len + (skb_vlan_tag_present(skb) ? VLAN_HLEN : 0);
+}
+
+static void *vhnet_rx_peek(struct vhnet_queue *q, u32 batch)
+{
+	if (q->rxq_head == q->rxq_tail) {
+		void *first;
+
+		q->rxq_head = 0;
+		/*
+		 * Inside RCU so the device the first skb names cannot be
+		 * freed before we read its ifindex: tun purges and frees only
+		 * after synchronize_net().
+		 */
+		rcu_read_lock();
+		q->rxq_tail = ptr_ring_consume_batched(q->rx_ring, q->rxq, batch);
+		first = q->rxq_tail ? q->rxq[0] : NULL;
+		if (first && !tun_is_xdp_frame(first)) {
+			struct sk_buff *skb = first;
+
+			if (skb->dev && READ_ONCE(q->dev->tap_ifindex) != skb->dev->ifindex)
+				WRITE_ONCE(q->dev->tap_ifindex, skb->dev->ifindex);
+		}
+		rcu_read_unlock();
+		if (!q->rxq_tail)
+			return NULL;
+	}
+	return q->rxq[q->rxq_head];
+}
+
+static bool vhnet_rx_tap_ready(void *arg)
+{
+	struct vhnet_queue *q = arg;
+
+	return !ptr_ring_empty(q->rx_ring);
+}
+
+/*
+ * Wakeup filter while waiting for guest buffers. Called by the tap's
+ * producer after it queued a packet, under the socket's wait-queue lock;
+ * ptr_ring_full() takes the producer lock, which is never held around a
+ * wakeup.
+ */
+static bool vhnet_rx_tap_full(void *arg)
+{
+	struct vhnet_queue *q = arg;
+
+	return ptr_ring_full(q->rx_ring);
+}
+
+/*
+ * Return packets we took but did not deliver to the tap's ring, so a
+ * backend change or reset loses nothing. Caller holds vq.mutex.
+ */
+void vhnet_rx_unproduce(struct vhnet_queue *q)
+{
+	if (q->rx_ring && q->rxq_head != q->rxq_tail)
+		ptr_ring_unconsume(q->rx_ring, q->rxq + q->rxq_head,
+				   q->rxq_tail - q->rxq_head, tun_ptr_free);
+	q->rxq_head = 0;
+	q->rxq_tail = 0;
+}
+
+/*
+ * Collect guest buffers for datalen bytes: up to quota chains (1 without
+ * mergeable buffers). On success q->heads[0..*nheads) and q->iov[0..*niov)
+ * describe them, the last head's len trimmed to what the packet uses.
+ * -EAGAIN: not enough buffers now (all given back); -E2BIG: the packet can
+ * never fit (all given back); -EIO: the ring broke.
+ */
+static int vhnet_rx_get_bufs(struct vhnet_queue *q, size_t datalen,
+			     unsigned int quota, unsigned int *nheads,
+			     unsigned int *niov)
+{
+	struct vhnet_vq *vq = &q->vq;
+	unsigned int h = 0, seg = 0, out, in;
+	size_t left = datalen;
+	int head, ret;
+
+	while (left) {
+		size_t len;
+
+		if (h >= quota || h >= vq->num || seg >= UIO_MAXIOV) {
+			ret = -E2BIG;
+			goto discard;
+		}
+		head = vhnet_vq_get_desc(vq, q->iov + seg, UIO_MAXIOV - seg,
+					 &out, &in);
+		if (head < 0)
+			return -EIO;
+		if (head == vq->num) {
+			ret = -EAGAIN;
+			goto discard;
+		}
+		if (out) {
+			/* An RX chain the device may only write. */
+			vhnet_vq_break(vq, VHNET_BROKEN_BAD_CHAIN);
+			return -EIO;
+		}
+		len = iov_length(q->iov + seg, in);
+		q->heads[h].id = head;
+		q->heads[h].len = min(len, left);
+		left -= min(len, left);
+		seg += in;
+		h++;
+	}
+	*nheads = h;
+	*niov = seg;
+	return 0;
+
+discard:
+	vhnet_vq_discard(vq, h);
+	return ret;
+}
+
+/* Copy one packet into the buffers found by vhnet_rx_get_bufs(). */
+static int vhnet_rx_one(struct vhnet_queue *q, struct socket *sock, void *ptr,
+			unsigned int niov, unsigned int nheads, size_t sock_len,
+			size_t hdr_len)
+{
+	struct virtio_net_hdr_mrg_rxbuf hdr = {
+		.hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE,
+	};
+	struct msghdr msg = { .msg_control = ptr };
+	size_t total = sock_len + q->vhost_hlen;
+	__le16 nbufs = cpu_to_le16(nheads);
+	struct iov_iter fixup;
+	int err;
+
+	iov_iter_init(&msg.msg_iter, ITER_DEST, q->iov, niov, total);
+	fixup = msg.msg_iter;
+	if (q->vhost_hlen)
+		iov_iter_advance(&msg.msg_iter, q->vhost_hlen);
+
+	/* Consumes ptr whatever the outcome. */
+	err = sock->ops->recvmsg(sock, &msg, sock_len, MSG_DONTWAIT | MSG_TRUNC);
+	if (err < 0)
+		return err;
+	if (err != sock_len)
+		return -EMSGSIZE;
+
+	if (q->vhost_hlen) {
+		/* The tap gave no header; say "no offloads". */
+		memcpy(&hdr.num_buffers, &nbufs, sizeof(nbufs));
+		if (copy_to_iter(&hdr, q->vhost_hlen, &fixup) != q->vhost_hlen)
+			return -EFAULT;
+	} else if (hdr_len == sizeof(hdr)) {
+		/*
+		 * The tap wrote the header but skips num_buffers; the guest
+		 * needs the count (1 without mergeable buffers, per the spec).
+		 */
+		iov_iter_advance(&fixup, offsetof(typeof(hdr), num_buffers));
+		if (copy_to_iter(&nbufs, sizeof(nbufs), &fixup) != sizeof(nbufs))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+static void vhnet_rx_flush(struct vhnet_queue *q, unsigned int *inbatch,
+			   u32 cpkts, u32 cus, bool final)
+{
+	struct vhnet_vq *vq = &q->vq;
+
+	if (vhnet_vq_flush_used(vq))
+		return;
+	vhnet_vq_count_batch(vq, *inbatch);
+	*inbatch = 0;
+	vhnet_vq_signal(vq, cpkts, cus, final);
+}
+
+/* One pass: deliver what the tap has, bounded by weights and guest room. */
+void vhnet_rx_work(struct vhnet_worker *w)
+{
+	struct vhnet_queue *q = container_of(w, struct vhnet_queue, worker);
+	const struct vhnet_tunables *t = &q->dev->tun;
+	struct vhnet_vq *vq = &q->vq;
+	u32 batch, wpkts, wbytes, cpkts, cus;
+	unsigned int pkts = 0, inbatch = 0, kicks, quota;
+	u64 bytes = 0, got = 0, got_bytes = 0;
+	bool requeue = false, tap_empty = false, wait_guest = false;
+	bool polled = false;
+	struct socket *sock;
+	size_t hdr_len;
+	u32 busy_us;
+
+	mutex_lock(&vq->mutex);
+	kicks = atomic_xchg(&vq->kick_events, 0);
+	if (kicks)
+		vhnet_vq_count(vq, &vq->stats.c.kicks, kicks);
+	sock = q->sock;
+	if (!sock || !vhnet_vq_running(vq))
+		goto out;
+
+	batch = clamp_t(u32, READ_ONCE(t->rx_batch), 1, VHNET_RX_BATCH_MAX);
+	wpkts = READ_ONCE(t->weight_pkts);
+	wbytes = READ_ONCE(t->weight_bytes);
+	cpkts = READ_ONCE(t->coalesce_pkts);
+	cus = READ_ONCE(t->coalesce_us);
+	busy_us = vhnet_vq_busypoll_us(vq, READ_ONCE(t->busypoll_us));
+	quota = vhnet_vq_has(vq, VIRTIO_NET_F_MRG_RXBUF) ? UIO_MAXIOV : 1;
+	hdr_len = q->vhost_hlen + q->sock_hlen;
+
+	vhnet_poll_stop(&q->sock_poll);
+	vhnet_vq_disable_notify(vq);
+	for (;;) {
+		unsigned int nheads, niov;
+		size_t frame, sock_len;
+		void *ptr;
+		int r;
+
+		ptr = vhnet_rx_peek(q, batch);
+		if (!ptr && busy_us && !polled) {
+			polled = true;
+			if (vhnet_vq_busypoll(vq, busy_us, vhnet_rx_tap_ready, q))
+				continue;
+		}
+		if (!ptr) {
+			tap_empty = true;
+			break;
+		}
+		frame = vhnet_rx_frame_len(ptr);
+		sock_len = frame + q->sock_hlen;
+		r = vhnet_rx_get_bufs(q, sock_len + q->vhost_hlen, quota,
+				      &nheads, &niov);
+		if (r == -EAGAIN) {
+			/* Wait for the guest, keeping the packet. */
+			if (busy_us && !polled) {
+				polled = true;
+				if (vhnet_vq_busypoll(vq, busy_us, vhnet_vq_has_avail, vq))
+					continue;
+			}
+			if (vhnet_vq_enable_notify(vq)) {
+				vhnet_vq_disable_notify(vq);
+				/* Bounded: the guest may keep adding too little. */
+				if (++pkts >= wpkts) {
+					requeue = true;
+					break;
+				}
+				continue;
+			}
+			/*
+			 * While the tap's queue has room, packets wait there.
+			 * Once it is full the tap would drop new ones where
+			 * nobody counts them: drop our oldest instead, counted.
+			 */
+			if (!ptr_ring_full(q->rx_ring)) {
+				wait_guest = true;
+				break;
+			}
+			q->rxq_head++;
+			tun_ptr_free(ptr);
+			vhnet_vq_drop(vq, VHNET_DROP_NO_RX_BUF);
+			goto next;
+		}
+		if (r == -EIO)
+			break;
+		q->rxq_head++;
+		if (r == -E2BIG) {
+			tun_ptr_free(ptr);
+			vhnet_vq_drop(vq, VHNET_DROP_TOO_BIG);
+		} else {
+			r = vhnet_rx_one(q, sock, ptr, niov, nheads, sock_len,
+					 hdr_len);
+			if (r) {
+				vhnet_vq_discard(vq, nheads);
+				vhnet_vq_drop(vq, r == -EFAULT ? VHNET_DROP_BAD_ADDR :
+						  r == -EINVAL ? VHNET_DROP_BAD_HDR :
+						  VHNET_DROP_TAP_ERR);
+			} else {
+				if (vhnet_vq_add_used(vq, q->heads, nheads))
+					break;
+				got++;
+				got_bytes += frame;
+				inbatch++;
+				if (inbatch >= batch)
+					vhnet_rx_flush(q, &inbatch, cpkts, cus, false);
+			}
+		}
+next:
+		bytes += frame;
+		if (++pkts >= wpkts || bytes >= wbytes) {
+			requeue = true;
+			break;
+		}
+	}
+	vhnet_rx_flush(q, &inbatch, cpkts, cus, true);
+	u64_stats_update_begin(&vq->stats.syncp);
+	vq->stats.c.packets += got;
+	vq->stats.c.bytes += got_bytes;
+	u64_stats_update_end(&vq->stats.syncp);
+	/*
+	 * Tap drained: hook its wait queue again (this also catches a packet
+	 * that arrived since we looked). Waiting for guest buffers: the
+	 * guest's kick brings us back; the tap wakes us only once its queue
+	 * is full, so packets arriving meanwhile cost no wakeups.
+	 */
+	if (tap_empty)
+		vhnet_poll_start(&q->sock_poll, sock->file);
+	else if (wait_guest)
+		vhnet_poll_start_filtered(&q->sock_poll, sock->file,
+					  vhnet_rx_tap_full, q);
+out:
+	mutex_unlock(&vq->mutex);
+	if (requeue)
+		vhnet_worker_queue(w);
+}

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TX: guest -> tap. Each available chain is one frame (optionally preceded
+ * by a virtio-net header); it goes to the tap's socket with sendmsg() over
+ * an iov_iter that points straight into guest memory, so the only copy is
+ * the one tun/tap makes into its skb.
+ */
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
+#include <linux/virtio_ring.h>
+#include <net/sock.h>
+
+#include "vhnet.h"
+
+enum vhnet_tx_result {
+	VHNET_TX_SENT,
+	VHNET_TX_DROPPED,
+	VHNET_TX_RETRY,		/* tap is out of room: keep the chain, wait */
+};
+
+static enum vhnet_tx_result vhnet_tx_one(struct vhnet_queue *q,
+					 struct socket *sock, unsigned int out,
+					 unsigned int in, size_t *frame)
+{
+	struct vhnet_vq *vq = &q->vq;
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	size_t len;
+	int err;
+
+	*frame = 0;
+	/* A TX chain carries no device-writable buffer. */
+	if (in) {
+		vhnet_vq_drop(vq, VHNET_DROP_BAD_CHAIN);
+		return VHNET_TX_DROPPED;
+	}
+	len = iov_length(q->iov, out);
+	iov_iter_init(&msg.msg_iter, ITER_SOURCE, q->iov, out, len);
+	if (q->vhost_hlen) {
+		/* We own the header: the tap wants a bare frame. */
+		if (len < q->vhost_hlen) {
+			vhnet_vq_drop(vq, VHNET_DROP_BAD_HDR);
+			return VHNET_TX_DROPPED;
+		}
+		iov_iter_advance(&msg.msg_iter, q->vhost_hlen);
+		len -= q->vhost_hlen;
+	}
+	if (len <= q->sock_hlen) {
+		vhnet_vq_drop(vq, VHNET_DROP_BAD_HDR);
+		return VHNET_TX_DROPPED;
+	}
+
+	err = sock->ops->sendmsg(sock, &msg, len);
+	if (err == -EAGAIN || err == -ENOMEM || err == -ENOBUFS)
+		return VHNET_TX_RETRY;
+	if (err < 0) {
+		/* tun/tap say EINVAL for a header (or frame) they refuse. */
+		vhnet_vq_drop(vq, err == -EINVAL ? VHNET_DROP_BAD_HDR :
+				  err == -EFAULT ? VHNET_DROP_BAD_ADDR :
+				  VHNET_DROP_TAP_ERR);
+		return VHNET_TX_DROPPED;
+	}
+	*frame = len - q->sock_hlen;
+	return VHNET_TX_SENT;
+}
+
+static void vhnet_tx_flush(struct vhnet_queue *q, unsigned int *inbatch,
+			   u32 cpkts, u32 cus, bool final)
+{
+	struct vhnet_vq *vq = &q->vq;
+
+	if (vhnet_vq_flush_used(vq))
+		return;
+	vhnet_vq_count_batch(vq, *inbatch);
+	*inbatch = 0;
+	vhnet_vq_signal(vq, cpkts, cus, final);
+}
+
+/* One pass over the TX ring, bounded by the weights. */
+void vhnet_tx_work(struct vhnet_worker *w)
+{
+	struct vhnet_queue *q = container_of(w, struct vhnet_queue, worker);
+	const struct vhnet_tunables *t = &q->dev->tun;
+	struct vhnet_vq *vq = &q->vq;
+	u32 batch, wpkts, wbytes, cpkts, cus;
+	unsigned int pkts = 0, inbatch = 0;
+	unsigned int out, in, kicks;
+	u64 bytes = 0, sent = 0, sent_bytes = 0;
+	bool requeue = false, polled = false;
+	struct socket *sock;
+	u32 busy_us;
+	int head;
+
+	mutex_lock(&vq->mutex);
+	kicks = atomic_xchg(&vq->kick_events, 0);
+	if (kicks)
+		vhnet_vq_count(vq, &vq->stats.c.kicks, kicks);
+	sock = q->sock;
+	if (!sock || !vhnet_vq_running(vq))
+		goto out;
+
+	batch = READ_ONCE(t->tx_batch);
+	wpkts = READ_ONCE(t->weight_pkts);
+	wbytes = READ_ONCE(t->weight_bytes);
+	cpkts = READ_ONCE(t->coalesce_pkts);
+	cus = READ_ONCE(t->coalesce_us);
+	busy_us = vhnet_vq_busypoll_us(vq, READ_ONCE(t->busypoll_us));
+
+	vhnet_poll_stop(&q->sock_poll);
+	vhnet_vq_disable_notify(vq);
+	for (;;) {
+		struct vhnet_vq_head used;
+		enum vhnet_tx_result r;
+		size_t frame;
+
+		head = vhnet_vq_get_desc(vq, q->iov, UIO_MAXIOV, &out, &in);
+		if (head < 0)
+			break;
+		if (head == vq->num) {
+			if (busy_us && !polled) {
+				polled = true;
+				if (vhnet_vq_busypoll(vq, busy_us, vhnet_vq_has_avail, vq))
+					continue;
+			}
+			if (vhnet_vq_enable_notify(vq)) {
+				vhnet_vq_disable_notify(vq);
+				continue;
+			}
+			break;
+		}
+
+		r = vhnet_tx_one(q, sock, out, in, &frame);
+		if (r == VHNET_TX_RETRY) {
+			vhnet_vq_discard(vq, 1);
+			vhnet_poll_start(&q->sock_poll, sock->file);
+			break;
+		}
+		if (r == VHNET_TX_SENT) {
+			sent++;
+			sent_bytes += frame;
+		}
+		used.id = head;
+		used.len = 0;
+		if (vhnet_vq_add_used(vq, &used, 1))
+			break;
+		bytes += frame;
+		inbatch++;
+		if (inbatch >= batch)
+			vhnet_tx_flush(q, &inbatch, cpkts, cus, false);
+		if (++pkts >= wpkts || bytes >= wbytes) {
+			requeue = true;
+			break;
+		}
+	}
+	vhnet_tx_flush(q, &inbatch, cpkts, cus, true);
+	u64_stats_update_begin(&vq->stats.syncp);
+	vq->stats.c.packets += sent;
+	vq->stats.c.bytes += sent_bytes;
+	u64_stats_update_end(&vq->stats.syncp);
+out:
+	mutex_unlock(&vq->mutex);
+	if (requeue)
+		vhnet_worker_queue(w);
+}

@@ -1,0 +1,553 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Split virtqueue engine: reads descriptor chains the guest made available,
+ * returns them through the used ring and decides when the guest needs an
+ * interrupt. Every index and length read from the guest is checked before
+ * it is used; any inconsistency breaks only this queue.
+ *
+ * The ring addresses are owner user addresses (as in vhost); the buffer
+ * addresses inside descriptors are guest-physical and go through the
+ * memory table. All accesses run in the worker with the owner's mm and may
+ * fault and sleep, so none happens under RCU or a spinlock.
+ */
+#include <linux/eventfd.h>
+#include <linux/file.h>
+#include <linux/log2.h>
+#include <linux/sched/clock.h>
+#include <linux/uaccess.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+#include "vq.h"
+
+#define VHNET_INDIRECT_MAX	(U16_MAX + 1)
+
+static __le16 __user *vhnet_avail_ring(const struct vhnet_vq *vq)
+{
+	return (__le16 __user *)(vq->avail + 1);
+}
+
+static __le16 __user *vhnet_used_event(const struct vhnet_vq *vq)
+{
+	return vhnet_avail_ring(vq) + vq->num;
+}
+
+static struct vhnet_used_elem __user *vhnet_used_ring(const struct vhnet_vq *vq)
+{
+	return (struct vhnet_used_elem __user *)(vq->used + 1);
+}
+
+static __le16 __user *vhnet_avail_event(const struct vhnet_vq *vq)
+{
+	return (__le16 __user *)(vhnet_used_ring(vq) + vq->num);
+}
+
+void vhnet_vq_init(struct vhnet_vq *vq, struct vhnet_mem __rcu **memp)
+{
+	mutex_init(&vq->mutex);
+	u64_stats_init(&vq->stats.syncp);
+	vq->memp = memp;
+	vhnet_vq_reset(vq);
+}
+
+/*
+ * Back to the state after open. Caller holds vq->mutex (or the queue is not
+ * yet visible to any worker) and has already stopped polling the kick file.
+ */
+void vhnet_vq_reset(struct vhnet_vq *vq)
+{
+	if (vq->call_ctx)
+		eventfd_ctx_put(vq->call_ctx);
+	if (vq->err_ctx)
+		eventfd_ctx_put(vq->err_ctx);
+	if (vq->kick)
+		fput(vq->kick);
+	vq->call_ctx = NULL;
+	vq->err_ctx = NULL;
+	vq->kick = NULL;
+	vq->num = 0;
+	vq->features = 0;
+	vq->desc = NULL;
+	vq->avail = NULL;
+	vq->used = NULL;
+	vq->log_addr = 0;
+	vq->log_used = false;
+	vq->last_avail_idx = 0;
+	vq->avail_idx = 0;
+	vq->last_used_idx = 0;
+	vq->used_published = 0;
+	vq->signalled_used = 0;
+	vq->signalled_used_valid = false;
+	vq->used_flags = 0;
+	vq->unsignalled = 0;
+	vq->stopped = false;
+	vq->state = VHNET_VQ_STOPPED;
+	vq->broken = VHNET_BROKEN_NONE;
+	vq->busyloop_timeout = 0;
+	atomic_set(&vq->kick_events, 0);
+}
+
+/* Same checks vhost makes before it starts a ring: can user space own it? */
+bool vhnet_vq_access_ok(const struct vhnet_vq *vq, unsigned int num,
+			u64 desc, u64 avail, u64 used)
+{
+	size_t dsz = sizeof(struct vhnet_desc) * (size_t)num;
+	size_t asz = sizeof(struct vhnet_avail_hdr) + sizeof(__le16) * ((size_t)num + 1);
+	size_t usz = sizeof(struct vhnet_used_hdr) +
+		     sizeof(struct vhnet_used_elem) * (size_t)num + sizeof(__le16);
+
+	return access_ok((void __user *)(unsigned long)desc, dsz) &&
+	       access_ok((void __user *)(unsigned long)avail, asz) &&
+	       access_ok((void __user *)(unsigned long)used, usz);
+}
+
+/*
+ * Start serving the ring with the current addresses and base: publish our
+ * used flags and pick up the used index the guest (or a previous backend)
+ * left. Caller holds vq->mutex and runs in the owner's context.
+ */
+int vhnet_vq_start(struct vhnet_vq *vq)
+{
+	__le16 idx;
+
+	lockdep_assert_held(&vq->mutex);
+
+	if (!vq->num ||
+	    !vhnet_vq_access_ok(vq, vq->num, (unsigned long)vq->desc,
+				(unsigned long)vq->avail, (unsigned long)vq->used))
+		return -EFAULT;
+	if (put_user(cpu_to_le16(vq->used_flags), &vq->used->flags))
+		return -EFAULT;
+	if (get_user(idx, &vq->used->idx))
+		return -EFAULT;
+	vq->last_used_idx = le16_to_cpu(idx);
+	vq->used_published = vq->last_used_idx;
+	vq->avail_idx = vq->last_avail_idx;
+	vq->signalled_used_valid = false;
+	vq->unsignalled = 0;
+	vq->stopped = false;
+	vq->broken = VHNET_BROKEN_NONE;
+	vq->state = VHNET_VQ_RUNNING;
+	return 0;
+}
+
+/*
+ * The guest handed us something we cannot make sense of. Stop this queue
+ * (it stays BROKEN until user space reconfigures it), count it, and tell
+ * the VMM through the err eventfd as vhost's vq_err() does.
+ */
+void vhnet_vq_break(struct vhnet_vq *vq, enum vhnet_vq_broken_reason why)
+{
+	bool bad_addr;
+
+	if (vq->state == VHNET_VQ_BROKEN)
+		return;
+	vq->state = VHNET_VQ_BROKEN;
+	vq->broken = why;
+	bad_addr = why == VHNET_BROKEN_BAD_ADDR || why == VHNET_BROKEN_BAD_ACCESS;
+	vhnet_vq_drop(vq, bad_addr ? VHNET_DROP_BAD_ADDR : VHNET_DROP_BAD_CHAIN);
+	pr_warn_ratelimited("queue broken (reason %d) at avail %u\n",
+			    why, vq->last_avail_idx);
+	if (vq->err_ctx)
+		vhnet_eventfd_signal(vq->err_ctx);
+}
+
+/* Copy a small object from guest-physical memory. */
+static int vhnet_vq_copy_from_guest(struct vhnet_vq *vq, void *dst, u64 gpa,
+				    size_t len)
+{
+	struct iovec iov[2];
+	int n, i;
+
+	rcu_read_lock();
+	n = vhnet_mem_translate(rcu_dereference(*vq->memp), gpa, len, iov,
+				ARRAY_SIZE(iov));
+	rcu_read_unlock();
+	if (n < 0)
+		return -EFAULT;
+	for (i = 0; i < n; i++) {
+		if (copy_from_user(dst, iov[i].iov_base, iov[i].iov_len))
+			return -EFAULT;
+		dst += iov[i].iov_len;
+	}
+	return 0;
+}
+
+struct vhnet_chain {
+	struct iovec *iov;
+	unsigned int iov_max;
+	unsigned int n;
+	unsigned int *out;
+	unsigned int *in;
+};
+
+/* Append one descriptor's buffer; returns a broken reason or NONE. */
+static enum vhnet_vq_broken_reason
+vhnet_chain_add(struct vhnet_vq *vq, struct vhnet_chain *c,
+		const struct vhnet_desc *d)
+{
+	bool write = le16_to_cpu(d->flags) & VRING_DESC_F_WRITE;
+	int r;
+
+	/* Device-readable buffers come first (virtio 1.x 2.7.4.2). */
+	if (!write && *c->in)
+		return VHNET_BROKEN_BAD_CHAIN;
+
+	rcu_read_lock();
+	r = vhnet_mem_translate(rcu_dereference(*vq->memp),
+				le64_to_cpu(d->addr), le32_to_cpu(d->len),
+				c->iov + c->n, c->iov_max - c->n);
+	rcu_read_unlock();
+	if (r == -ENOBUFS)
+		return VHNET_BROKEN_BAD_CHAIN;
+	if (r < 0)
+		return VHNET_BROKEN_BAD_ADDR;
+	c->n += r;
+	if (write)
+		*c->in += r;
+	else
+		*c->out += r;
+	return VHNET_BROKEN_NONE;
+}
+
+static enum vhnet_vq_broken_reason
+vhnet_chain_indirect(struct vhnet_vq *vq, struct vhnet_chain *c,
+		     const struct vhnet_desc *ind)
+{
+	u32 len = le32_to_cpu(ind->len);
+	u64 base = le64_to_cpu(ind->addr);
+	unsigned int count, found = 0, i = 0;
+	enum vhnet_vq_broken_reason why;
+	struct vhnet_desc d;
+
+	if (!len || len % sizeof(d))
+		return VHNET_BROKEN_BAD_CHAIN;
+	count = len / sizeof(d);
+	if (count > VHNET_INDIRECT_MAX)
+		return VHNET_BROKEN_BAD_CHAIN;
+
+	for (;;) {
+		/* A table of count entries cannot chain through more. */
+		if (++found > count)
+			return VHNET_BROKEN_BAD_CHAIN;
+		if (vhnet_vq_copy_from_guest(vq, &d, base + (u64)i * sizeof(d),
+					     sizeof(d)))
+			return VHNET_BROKEN_BAD_ADDR;
+		if (le16_to_cpu(d.flags) & VRING_DESC_F_INDIRECT)
+			return VHNET_BROKEN_BAD_CHAIN;
+		why = vhnet_chain_add(vq, c, &d);
+		if (why)
+			return why;
+		if (!(le16_to_cpu(d.flags) & VRING_DESC_F_NEXT))
+			return VHNET_BROKEN_NONE;
+		i = le16_to_cpu(d.next);
+		if (i >= count)
+			return VHNET_BROKEN_BAD_CHAIN;
+	}
+}
+
+/*
+ * Refresh the cached avail index from the guest. Returns false (and breaks
+ * the queue) if it cannot be read or claims more entries than the ring has.
+ */
+static bool vhnet_vq_read_avail_idx(struct vhnet_vq *vq)
+{
+	__le16 raw;
+	u16 idx;
+
+	if (get_user(raw, &vq->avail->idx)) {
+		vhnet_vq_break(vq, VHNET_BROKEN_BAD_ACCESS);
+		return false;
+	}
+	idx = le16_to_cpu(raw);
+	if ((u16)(idx - vq->last_avail_idx) > vq->num) {
+		vhnet_vq_break(vq, VHNET_BROKEN_BAD_INDEX);
+		return false;
+	}
+	vq->avail_idx = idx;
+	return true;
+}
+
+/*
+ * Take the next available chain. Fills iov with the device-readable
+ * segments first (*out of them), then the device-writable ones (*in).
+ * Returns the head index, vq->num if the ring is empty, or a negative errno
+ * after breaking the queue.
+ */
+int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
+		      unsigned int iov_max, unsigned int *out, unsigned int *in)
+{
+	struct vhnet_chain c = { .iov = iov, .iov_max = iov_max, .out = out, .in = in };
+	enum vhnet_vq_broken_reason why;
+	unsigned int head, i, found = 0;
+	struct vhnet_desc d;
+	__le16 raw;
+
+	if (vq->state != VHNET_VQ_RUNNING)
+		return -EIO;
+	if (vq->avail_idx == vq->last_avail_idx) {
+		if (!vhnet_vq_read_avail_idx(vq))
+			return -EIO;
+		if (vq->avail_idx == vq->last_avail_idx)
+			return vq->num;
+		/* Read the ring entries only after the index that covers them. */
+		smp_rmb();
+	}
+
+	if (get_user(raw, vhnet_avail_ring(vq) + (vq->last_avail_idx & (vq->num - 1)))) {
+		vhnet_vq_break(vq, VHNET_BROKEN_BAD_ACCESS);
+		return -EIO;
+	}
+	head = le16_to_cpu(raw);
+	if (head >= vq->num) {
+		vhnet_vq_break(vq, VHNET_BROKEN_BAD_INDEX);
+		return -EIO;
+	}
+
+	*out = 0;
+	*in = 0;
+	i = head;
+	for (;;) {
+		/* A chain longer than the ring must revisit a descriptor. */
+		if (++found > vq->num) {
+			why = VHNET_BROKEN_BAD_CHAIN;
+			goto broken;
+		}
+		if (copy_from_user(&d, vq->desc + i, sizeof(d))) {
+			why = VHNET_BROKEN_BAD_ACCESS;
+			goto broken;
+		}
+		if (le16_to_cpu(d.flags) & VRING_DESC_F_INDIRECT)
+			why = vhnet_chain_indirect(vq, &c, &d);
+		else
+			why = vhnet_chain_add(vq, &c, &d);
+		if (why)
+			goto broken;
+		if (!(le16_to_cpu(d.flags) & VRING_DESC_F_NEXT))
+			break;
+		i = le16_to_cpu(d.next);
+		if (i >= vq->num) {
+			why = VHNET_BROKEN_BAD_CHAIN;
+			goto broken;
+		}
+	}
+	vq->last_avail_idx++;
+	return head;
+
+broken:
+	vhnet_vq_break(vq, why);
+	return -EIO;
+}
+
+/* Give back the last n chains taken, unused (e.g. packet did not fit). */
+void vhnet_vq_discard(struct vhnet_vq *vq, unsigned int n)
+{
+	vq->last_avail_idx -= n;
+}
+
+/* Fill used entries; the guest sees them at the next vhnet_vq_flush_used(). */
+int vhnet_vq_add_used(struct vhnet_vq *vq, const struct vhnet_vq_head *heads,
+		      unsigned int n)
+{
+	struct vhnet_used_elem __user *ring = vhnet_used_ring(vq);
+	struct vhnet_used_elem e;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		e.id = cpu_to_le32(heads[i].id);
+		e.len = cpu_to_le32(heads[i].len);
+		if (copy_to_user(ring + (vq->last_used_idx & (vq->num - 1)),
+				 &e, sizeof(e))) {
+			vhnet_vq_break(vq, VHNET_BROKEN_BAD_ACCESS);
+			return -EFAULT;
+		}
+		vq->last_used_idx++;
+	}
+	return 0;
+}
+
+/* Publish the used entries filled so far. */
+int vhnet_vq_flush_used(struct vhnet_vq *vq)
+{
+	u16 n = vq->last_used_idx - vq->used_published;
+
+	if (!n)
+		return 0;
+	/* The guest must see the entries before the index that covers them. */
+	smp_wmb();
+	if (put_user(cpu_to_le16(vq->last_used_idx), &vq->used->idx)) {
+		vhnet_vq_break(vq, VHNET_BROKEN_BAD_ACCESS);
+		return -EFAULT;
+	}
+	vq->used_published = vq->last_used_idx;
+	vq->unsignalled += n;
+	return 0;
+}
+
+void vhnet_vq_disable_notify(struct vhnet_vq *vq)
+{
+	/* With EVENT_IDX the guest stops kicking once it passes avail_event. */
+	if (vhnet_vq_has(vq, VIRTIO_RING_F_EVENT_IDX) ||
+	    (vq->used_flags & VRING_USED_F_NO_NOTIFY))
+		return;
+	vq->used_flags |= VRING_USED_F_NO_NOTIFY;
+	if (put_user(cpu_to_le16(vq->used_flags), &vq->used->flags))
+		vhnet_vq_break(vq, VHNET_BROKEN_BAD_ACCESS);
+}
+
+/*
+ * Ask the guest to kick on its next buffer. Returns true if the guest
+ * made buffers available since we last read its index, in which case the
+ * caller should keep going (and disable notification again). Buffers we
+ * already saw and gave back do not count, so a caller waiting for more
+ * room than there is cannot spin here.
+ */
+bool vhnet_vq_enable_notify(struct vhnet_vq *vq)
+{
+	u16 seen = vq->avail_idx;
+	int r;
+
+	if (vq->state != VHNET_VQ_RUNNING)
+		return false;
+	if (vhnet_vq_has(vq, VIRTIO_RING_F_EVENT_IDX)) {
+		r = put_user(cpu_to_le16(vq->avail_idx), vhnet_avail_event(vq));
+	} else {
+		if (!(vq->used_flags & VRING_USED_F_NO_NOTIFY))
+			goto check;
+		vq->used_flags &= ~VRING_USED_F_NO_NOTIFY;
+		r = put_user(cpu_to_le16(vq->used_flags), &vq->used->flags);
+	}
+	if (r) {
+		vhnet_vq_break(vq, VHNET_BROKEN_BAD_ACCESS);
+		return false;
+	}
+check:
+	/*
+	 * The flag/event write must be visible before we look at avail idx
+	 * again; pairs with the guest's barrier between publishing avail idx
+	 * and reading our flag/event.
+	 */
+	smp_mb();
+	if (!vhnet_vq_read_avail_idx(vq))
+		return false;
+	return vq->avail_idx != seen;
+}
+
+/* True if no chain is available (reads the guest's index if needed). */
+bool vhnet_vq_avail_empty(struct vhnet_vq *vq)
+{
+	__le16 raw;
+
+	if (vq->avail_idx != vq->last_avail_idx)
+		return false;
+	if (get_user(raw, &vq->avail->idx))
+		return true;
+	return le16_to_cpu(raw) == vq->last_avail_idx;
+}
+
+static bool vhnet_vq_need_notify(struct vhnet_vq *vq)
+{
+	u16 old, new, event;
+	__le16 raw;
+	bool valid;
+
+	/*
+	 * Our used idx store must be visible before we read the guest's
+	 * flags/event; pairs with the guest's barrier when it re-enables
+	 * interrupts.
+	 */
+	smp_mb();
+
+	old = vq->signalled_used;
+	valid = vq->signalled_used_valid;
+	new = vq->used_published;
+	vq->signalled_used = new;
+	vq->signalled_used_valid = true;
+
+	if (vhnet_vq_has(vq, VIRTIO_F_NOTIFY_ON_EMPTY) &&
+	    vq->avail_idx == vq->last_avail_idx)
+		return true;
+
+	if (!vhnet_vq_has(vq, VIRTIO_RING_F_EVENT_IDX)) {
+		if (get_user(raw, &vq->avail->flags))
+			return true;
+		return !(le16_to_cpu(raw) & VRING_AVAIL_F_NO_INTERRUPT);
+	}
+
+	if (unlikely(!valid))
+		return true;
+	if (get_user(raw, vhnet_used_event(vq)))
+		return true;
+	event = le16_to_cpu(raw);
+	return (u16)(new - event - 1) < (u16)(new - old);
+}
+
+/*
+ * Interrupt the guest for the used entries published since the last call,
+ * unless it asked not to be (flags / EVENT_IDX) or coalescing defers it.
+ * final: end of a pass; never defer then, or an interrupt could be lost
+ * while the queue sleeps.
+ */
+void vhnet_vq_signal(struct vhnet_vq *vq, u32 coalesce_pkts, u32 coalesce_us,
+		     bool final)
+{
+	u64 now = 0;
+	bool notify;
+
+	if (!vq->unsignalled)
+		return;
+	if (!final && (coalesce_pkts || coalesce_us)) {
+		bool due = coalesce_pkts && vq->unsignalled >= coalesce_pkts;
+
+		now = local_clock();
+		if (coalesce_us &&
+		    now - vq->last_signal_ns >= (u64)coalesce_us * NSEC_PER_USEC)
+			due = true;
+		if (!due)
+			return;
+	}
+	vq->unsignalled = 0;
+	notify = vhnet_vq_need_notify(vq);
+	if (!vq->call_ctx)
+		return;
+	if (!notify) {
+		vhnet_vq_count(vq, &vq->stats.c.irqs_suppressed, 1);
+		return;
+	}
+	vhnet_eventfd_signal(vq->call_ctx);
+	vq->last_signal_ns = now ? now : local_clock();
+	vhnet_vq_count(vq, &vq->stats.c.irqs, 1);
+}
+
+/*
+ * Spin for up to us microseconds (or until the CPU is wanted elsewhere)
+ * waiting for more(arg): trades CPU for the latency of a sleep/wakeup.
+ * Returns true if work showed up.
+ */
+bool vhnet_vq_busypoll(struct vhnet_vq *vq, u32 us, bool (*more)(void *arg),
+		       void *arg)
+{
+	u64 end = local_clock() + (u64)us * NSEC_PER_USEC;
+
+	vhnet_vq_count(vq, &vq->stats.c.busypoll_rounds, 1);
+	do {
+		if (more(arg))
+			return true;
+		cpu_relax();
+	} while (!need_resched() && !signal_pending(current) &&
+		 local_clock() < end);
+	return false;
+}
+
+void vhnet_vq_count_batch(struct vhnet_vq *vq, unsigned int n)
+{
+	unsigned int b;
+
+	if (!n)
+		return;
+	b = min_t(unsigned int, ilog2(n), VHNET_BATCH_HIST_NR - 1);
+	u64_stats_update_begin(&vq->stats.syncp);
+	vq->stats.c.batches++;
+	vq->stats.c.batch_hist[b]++;
+	u64_stats_update_end(&vq->stats.syncp);
+}

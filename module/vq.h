@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Split virtqueue engine. Knows rings, descriptors, guest memory and
+ * notifications; knows nothing of tap, sockets or netlink.
+ */
+#ifndef _VHNET_VQ_H
+#define _VHNET_VQ_H
+
+#include <linux/eventfd.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/uio.h>
+
+#include "mem.h"
+#include "stats.h"
+
+#ifdef __BIG_ENDIAN
+/* Rings are read as little endian (VERSION_1, and legacy on x86/arm64 LE). */
+#error "vhnet supports little-endian hosts only"
+#endif
+
+enum vhnet_vq_state {
+	VHNET_VQ_STOPPED,
+	VHNET_VQ_RUNNING,
+	VHNET_VQ_BROKEN,
+};
+
+enum vhnet_vq_broken_reason {
+	VHNET_BROKEN_NONE,
+	VHNET_BROKEN_BAD_INDEX,	/* avail idx or head out of range */
+	VHNET_BROKEN_BAD_CHAIN,	/* loop, over-long chain, bad next, bad indirect */
+	VHNET_BROKEN_BAD_ADDR,	/* descriptor names memory outside the table */
+	VHNET_BROKEN_BAD_ACCESS,	/* ring itself not readable/writable */
+};
+
+/* Split-ring layout (virtio 1.x 2.7), little endian. */
+struct vhnet_desc {
+	__le64 addr;
+	__le32 len;
+	__le16 flags;
+	__le16 next;
+};
+
+struct vhnet_used_elem {
+	__le32 id;
+	__le32 len;
+};
+
+struct vhnet_avail_hdr {
+	__le16 flags;
+	__le16 idx;
+	/* __le16 ring[num]; __le16 used_event; */
+};
+
+struct vhnet_used_hdr {
+	__le16 flags;
+	__le16 idx;
+	/* struct vhnet_used_elem ring[num]; __le16 avail_event; */
+};
+
+#define VHNET_VQ_MAX_NUM	32768
+
+/* One element of a multi-buffer (mergeable) used update. */
+struct vhnet_vq_head {
+	u32 id;
+	u32 len;
+};
+
+struct vhnet_vq {
+	/*
+	 * Held by the worker for a whole pass and by every ioctl that changes
+	 * the ring, its eventfds, its backend or the features; taking it is
+	 * therefore also how the control path waits for an in-flight pass.
+	 * Lock order: device mutex, then this.
+	 * Protects every field below except stats.c (worker-only writes,
+	 * lock-free readers) and kick_events (atomic).
+	 */
+	struct mutex mutex;
+
+	unsigned int num;		/* ring size, power of two */
+	u64 features;			/* acked virtio features */
+	struct vhnet_desc __user *desc;
+	struct vhnet_avail_hdr __user *avail;
+	struct vhnet_used_hdr __user *used;
+	u64 log_addr;			/* stored for GET; no dirty logging */
+	bool log_used;
+
+	u16 last_avail_idx;		/* next avail entry to consume */
+	u16 avail_idx;			/* last avail->idx read from the guest */
+	u16 last_used_idx;		/* next used entry to fill */
+	u16 used_published;		/* value last stored in used->idx */
+	u16 signalled_used;		/* used idx at the last interrupt */
+	bool signalled_used_valid;
+	u16 used_flags;
+	u32 unsignalled;		/* used entries since the last interrupt */
+	u64 last_signal_ns;
+
+	/* GET_VRING_BASE stopped it; cleared by any ring (re)configuration. */
+	bool stopped;
+	enum vhnet_vq_state state;
+	enum vhnet_vq_broken_reason broken;
+
+	struct eventfd_ctx *call_ctx;
+	struct eventfd_ctx *err_ctx;
+	struct file *kick;
+	u32 busyloop_timeout;
+
+	/* The device's table pointer; the engine only reads through it. */
+	struct vhnet_mem __rcu **memp;
+
+	/* Guest notifications seen by the kick wakeup, folded in by the worker. */
+	atomic_t kick_events;
+
+	struct vhnet_vq_stats stats;
+};
+
+static inline bool vhnet_vq_has(const struct vhnet_vq *vq, unsigned int bit)
+{
+	return vq->features & BIT_ULL(bit);
+}
+
+/* Counter updates: only the queue's worker calls these. */
+static inline void vhnet_vq_count(struct vhnet_vq *vq, u64 *ctr, u64 n)
+{
+	u64_stats_update_begin(&vq->stats.syncp);
+	*ctr += n;
+	u64_stats_update_end(&vq->stats.syncp);
+}
+
+static inline void vhnet_vq_drop(struct vhnet_vq *vq, enum vhnet_drop_reason r)
+{
+	vhnet_vq_count(vq, &vq->stats.c.drops[r], 1);
+}
+
+/* vq.c */
+void vhnet_vq_init(struct vhnet_vq *vq, struct vhnet_mem __rcu **memp);
+void vhnet_vq_reset(struct vhnet_vq *vq);
+bool vhnet_vq_access_ok(const struct vhnet_vq *vq, unsigned int num,
+			u64 desc, u64 avail, u64 used);
+int vhnet_vq_start(struct vhnet_vq *vq);
+void vhnet_vq_break(struct vhnet_vq *vq, enum vhnet_vq_broken_reason why);
+static inline bool vhnet_vq_running(const struct vhnet_vq *vq)
+{
+	return vq->state == VHNET_VQ_RUNNING && !vq->stopped;
+}
+
+int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
+		      unsigned int iov_max, unsigned int *out, unsigned int *in);
+void vhnet_vq_discard(struct vhnet_vq *vq, unsigned int n);
+int vhnet_vq_add_used(struct vhnet_vq *vq, const struct vhnet_vq_head *heads,
+		      unsigned int n);
+int vhnet_vq_flush_used(struct vhnet_vq *vq);
+void vhnet_vq_disable_notify(struct vhnet_vq *vq);
+bool vhnet_vq_enable_notify(struct vhnet_vq *vq);
+bool vhnet_vq_avail_empty(struct vhnet_vq *vq);
+void vhnet_vq_signal(struct vhnet_vq *vq, u32 coalesce_pkts, u32 coalesce_us,
+		     bool final);
+void vhnet_vq_count_batch(struct vhnet_vq *vq, unsigned int n);
+bool vhnet_vq_busypoll(struct vhnet_vq *vq, u32 us, bool (*more)(void *arg),
+		       void *arg);
+
+/* Busy-poll budget: the larger of the instance tunable and the ring's own. */
+static inline u32 vhnet_vq_busypoll_us(const struct vhnet_vq *vq, u32 tunable)
+{
+	return max(tunable, vq->busyloop_timeout);
+}
+
+static inline bool vhnet_vq_has_avail(void *vq)
+{
+	return !vhnet_vq_avail_empty(vq);
+}
+
+#endif /* _VHNET_VQ_H */

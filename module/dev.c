@@ -581,6 +581,28 @@ static long vhnet_vring_ioctl(struct vhnet_dev *dev, unsigned int cmd,
 	long ret = 0;
 	u32 idx;
 
+	switch (cmd) {
+	case VHOST_SET_VRING_NUM:
+	case VHOST_SET_VRING_ADDR:
+	case VHOST_SET_VRING_BASE:
+	case VHOST_GET_VRING_BASE:
+	case VHOST_SET_VRING_KICK:
+	case VHOST_SET_VRING_CALL:
+	case VHOST_SET_VRING_ERR:
+	case VHOST_SET_VRING_BUSYLOOP_TIMEOUT:
+	case VHOST_GET_VRING_BUSYLOOP_TIMEOUT:
+		break;
+	default:
+		/*
+		 * Not a ring ioctl (this includes SET/GET_VRING_ENDIAN, which
+		 * Debian's vhost-net, built without cross-endian support,
+		 * lacks too): ENOTTY, before touching the argument. vhost-net
+		 * reads the ring index first and so answers EFAULT for an
+		 * unknown ioctl with a bad pointer; ENOTTY is the right word.
+		 */
+		return -ENOIOCTLCMD;
+	}
+
 	if (get_user(idx, (u32 __user *)argp))
 		return -EFAULT;
 	if (idx >= VHNET_NVQS)
@@ -648,14 +670,6 @@ static long vhnet_vring_ioctl(struct vhnet_dev *dev, unsigned int cmd,
 		s.num = vq->busyloop_timeout;
 		if (copy_to_user(argp, &s, sizeof(s)))
 			ret = -EFAULT;
-		break;
-	default:
-		/*
-		 * Including SET/GET_VRING_ENDIAN: like vhost-net built without
-		 * CONFIG_VHOST_CROSS_ENDIAN_LEGACY (Debian's config), the
-		 * caller sees ENOTTY.
-		 */
-		ret = -ENOIOCTLCMD;
 		break;
 	}
 	mutex_unlock(&vq->mutex);

@@ -1,4 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # globals are read by test.sh and demo.sh
 #
 # Helpers shared by test.sh and demo.sh (sourced, not run): the outer side of
 # a nested guest started by run-guest, a command channel into it, and the

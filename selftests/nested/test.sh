@@ -62,7 +62,7 @@ trap cleanup EXIT
 
 # iperf3 servers on the tap's address, one per port given.
 servers_start() {
-	local p i
+	local p
 	for p in "${srv_pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
@@ -72,7 +72,7 @@ servers_start() {
 		srv_pids+=($!)
 	done
 	for p in "$@"; do
-		for i in $(seq 50); do
+		for _ in $(seq 50); do
 			ss -Hltn "sport = :$p" | grep -q . && break
 			sleep 0.1
 		done
@@ -213,7 +213,7 @@ case_guest_reboot() {
 	guest_alive || return 1
 	local t0=$SECONDS qpid=$G_QEMU old=$G_BOOT
 	printf '%s %s\n' r "reboot -f" >&"$G_IN"
-	guest_wait_ready 120 "$old" || return 1
+	guest_wait_ready 180 "$old" || return 1
 	diag "guest rebooted in $((SECONDS - t0)) s, same QEMU pid $G_QEMU, boot $old -> $G_BOOT"
 	[ "$G_QEMU" = "$qpid" ] && kill -0 "$qpid" && qemu_took_vhost
 }

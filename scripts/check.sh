@@ -49,10 +49,13 @@ KVER="$kvers" scripts/lint.sh
 step "build tools and tests"
 scripts/linux-src.sh >/dev/null || record FAIL "build: linux-source pieces"
 bin=$top/.cache/selftests
-if make -s -C tools/vhnetctl >/dev/null && make -s -C selftests OUTPUT="$bin" >/dev/null; then
-	record PASS "build: vhnetctl and selftests"
+# The nested guest's kernel and initramfs are built here: the VM sees the
+# tree read-only.
+if make -s -C tools/vhnetctl >/dev/null && make -s -C selftests OUTPUT="$bin" >/dev/null &&
+	selftests/nested/mkguest >/dev/null; then
+	record PASS "build: vhnetctl, selftests, nested guest"
 else
-	record FAIL "build: vhnetctl and selftests"
+	record FAIL "build: vhnetctl, selftests, nested guest"
 fi
 
 # Kernel reports that fail a run wherever they appear in the guest's log.

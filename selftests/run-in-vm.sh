@@ -26,6 +26,13 @@ suite=(
 	"fakeguest_vhost_net 600 $here/with-vhost-net.sh $VHNET_BIN/fakeguest"
 )
 
+# Debug kernels: forget what boot leaked, so a report names the suite.
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	echo clear >/sys/kernel/debug/kmemleak
+fi
+echo "vhnet-suite: start" >/dev/kmsg
+
 run_one()
 {
 	local name=$1 limit=$2

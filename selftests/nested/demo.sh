@@ -63,12 +63,10 @@ guest() {
 
 counters() {
 	[ "$dev" = /dev/vhnet ] || { echo "(the kernel's vhost-net keeps no counters)"; return 0; }
-	local f
-	for f in /sys/kernel/debug/vhnet/*/stats /sys/kernel/debug/vhnet/*/*/stats; do
-		[ -r "$f" ] || continue
-		echo "--- $f"
-		grep -E 'packets|bytes|drop' "$f" || cat "$f"
-	done
+	local ctl
+	ctl=$(cd "$here/../.." && pwd)/tools/vhnetctl/vhnetctl
+	run "$ctl" show
+	run "$ctl" stats --json
 }
 
 step "Load the module and the tools the guest needs"

@@ -100,7 +100,9 @@ for kver in $kvers; do
 		continue
 	fi
 	out=$top/.cache/check/vm-$kver
-	selftests/vm/run --kver "$kver" --out "$out" --timeout "${VM_TIMEOUT:-1500}" -- \
+	# A debug kernel runs everything several times slower.
+	limit=${VM_TIMEOUT:-$((debug ? 5400 : 1500))}
+	selftests/vm/run --kver "$kver" --out "$out" --timeout "$limit" -- \
 		env VHNET_KO="$ko" VHNET_BIN="$bin" selftests/run-in-vm.sh
 	vm_status=$?
 	if [ "$vm_status" = 0 ]; then

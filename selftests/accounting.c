@@ -1,0 +1,1071 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * accounting: vhnet's drop counters are exact, and a tunable set with
+ * vhnetctl on a running instance changes what the instance does. Run as
+ * root in the test VM with vhnet.ko loaded; $VHNETCTL names the vhnetctl
+ * binary (default: found next to this tree).
+ *
+ *   fake guest (this process, own netns)            own net namespace
+ *   +-----------------------+  TX vq 1  +-------+  ingress   /proc/net/dev
+ *   | TX ring -> 64 B frames| --------> |       | ---------> (tap rx_*)
+ *   |                       |           | vhnet | tap0
+ *   | RX ring <- buffers    | <-------- |       | <--------- inj: AF_PACKET,
+ *   +-----------------------+  RX vq 0  +-------+  egress    QDISC_BYPASS
+ *             ^                              |
+ *             +--- vhnetctl stats ID --json -+  (generic netlink, no debugfs)
+ *
+ * Every count is checked to the packet:
+ *   RX: frames the injector's sendmsg() accepted = rx_packets + vhnet's rx
+ *       drops; frames the tap refused (sendmsg ENOBUFS, tun's queue full)
+ *       = the tap's tx_dropped; and rx_packets = what the guest saw used.
+ *   TX: chains the guest posted = tx_packets + vhnet's tx drops, and
+ *       tx_packets = what the tap counted as received.
+ *
+ * The fake guest is a cut-down copy of fakeguest.c's: one memory region,
+ * VERSION_1, one descriptor per buffer, in-order completion.
+ */
+
+#pragma GCC diagnostic ignored "-Wclobbered"	/* see fakeguest.c */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <linux/sockios.h>
+#include <linux/vhost.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+
+#include "kselftest_harness.h"
+
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+
+#define GPA_BASE	0x40000000ULL
+#define MEM_SIZE	(16ULL << 20)
+#define RING_AREA	0x100000ULL	/* 1 MiB per queue, at the start */
+#define BUF_BASE	(GPA_BASE + 2 * RING_AREA)
+#define BUF_STRIDE	4096		/* buffer of descriptor slot i */
+#define NUM		256
+#define HDR_LEN		sizeof(struct virtio_net_hdr_mrg_rxbuf)
+#define RX_BUF		2048
+#define TAP_QLEN	100		/* tap's queue toward us: small, to overflow */
+
+#define RX_VQ		0
+#define TX_VQ		1
+
+#define WAIT_MS		5000	/* anything expected to happen, under TCG */
+#define QUIET_MS	300	/* something expected NOT to happen */
+
+/* ---- the fake guest ---- */
+
+struct gvq {
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	u16 avail_idx;		/* shadow of avail->idx */
+	u16 last_used;		/* next used entry to consume */
+	int kick, call, err;
+};
+
+struct guest {
+	int vfd, tap, inj, sk;
+	char ifname[IFNAMSIZ];
+	int ifindex;
+	u8 *mem;
+	struct gvq vq[2];
+	unsigned int id;	/* vhnet instance id */
+	char ctl[1024];		/* vhnetctl */
+};
+
+static u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double now_s(void)
+{
+	return now_ms() / 1000.0;
+}
+
+static void *hva(struct guest *g, u64 gpa)
+{
+	return g->mem + (gpa - GPA_BASE);
+}
+
+static u64 slot_gpa(unsigned int q, unsigned int slot)
+{
+	return BUF_BASE + ((u64)q * NUM + slot) * BUF_STRIDE;
+}
+
+static u16 load16(const u16 *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void store16(u16 *p, u16 v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static unsigned int outstanding(struct gvq *vq)
+{
+	return (u16)(vq->avail_idx - vq->last_used);
+}
+
+/*
+ * Make one descriptor available. Slots are reused in avail order, which
+ * is safe because the device completes in order and at most NUM are out.
+ */
+static u16 vq_add(struct gvq *vq, u64 addr, u32 len, u16 flags, u16 next)
+{
+	u16 slot = vq->avail_idx % NUM;
+
+	vq->desc[slot].addr = addr;
+	vq->desc[slot].len = len;
+	vq->desc[slot].flags = flags;
+	vq->desc[slot].next = next;
+	vq->avail->ring[slot] = slot;
+	vq->avail_idx++;
+	return slot;
+}
+
+/* Publish avail->idx and kick, unconditionally (the device may ignore it). */
+static void vq_kick(struct gvq *vq)
+{
+	u64 one = 1;
+
+	store16(&vq->avail->idx, vq->avail_idx);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (write(vq->kick, &one, sizeof(one)) != sizeof(one))
+		abort();
+}
+
+/* Consume every used entry there is; returns how many. */
+static unsigned int vq_reap(struct gvq *vq)
+{
+	unsigned int n = 0;
+
+	while (load16(&vq->used->idx) != vq->last_used) {
+		vq->last_used++;
+		n++;
+	}
+	return n;
+}
+
+static void rx_post(struct guest *g, unsigned int n, u32 len)
+{
+	struct gvq *vq = &g->vq[RX_VQ];
+	unsigned int i;
+
+	for (i = 0; i < n && outstanding(vq) < NUM; i++)
+		vq_add(vq, slot_gpa(RX_VQ, vq->avail_idx % NUM), len,
+		       VRING_DESC_F_WRITE, 0);
+	vq_kick(vq);
+}
+
+static void make_frame(u8 *f, unsigned int len, u32 seq)
+{
+	static const u8 mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x02 };
+	unsigned int i;
+
+	memcpy(f, mac, ETH_ALEN);
+	memcpy(f + ETH_ALEN, mac, ETH_ALEN);
+	f[ETH_ALEN + 5] = 1;
+	f[12] = 0x88;		/* local experimental ethertype */
+	f[13] = 0xb5;
+	for (i = 14; i < len; i++)
+		f[i] = seq + i;
+}
+
+/* Post n TX frames of len bytes (header zeroed: no offloads), no kick. */
+static void tx_post(struct guest *g, unsigned int n, unsigned int len)
+{
+	struct gvq *vq = &g->vq[TX_VQ];
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		u64 gpa = slot_gpa(TX_VQ, vq->avail_idx % NUM);
+
+		memset(hva(g, gpa), 0, HDR_LEN);
+		make_frame(hva(g, gpa + HDR_LEN), len, vq->avail_idx);
+		vq_add(vq, gpa, HDR_LEN + len, 0, 0);
+	}
+}
+
+/* Has the eventfd fired within ms? Consumes the count. */
+static bool efd_fired(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	u64 v;
+
+	if (poll(&p, 1, ms) != 1)
+		return false;
+	return read(fd, &v, sizeof(v)) == sizeof(v);
+}
+
+/* Wait until the device has used everything posted on vq. */
+static bool vq_wait_all(struct gvq *vq, int ms)
+{
+	u64 end = now_ms() + ms;
+
+	while (load16(&vq->used->idx) != vq->avail_idx) {
+		if (now_ms() > end)
+			return false;
+		usleep(1000);
+	}
+	return true;
+}
+
+/*
+ * Send one raw frame into the tap from the host side. Returns 0 if the
+ * tap took it, -ENOBUFS if the tap dropped it (QDISC_BYPASS hands the
+ * driver's NET_XMIT_DROP back to us), other negative errno otherwise.
+ */
+static int inject(struct guest *g, unsigned int len, u32 seq)
+{
+	u8 f[ETH_FRAME_LEN];
+
+	make_frame(f, len, seq);
+	if (send(g->inj, f, len, 0) == (ssize_t)len)
+		return 0;
+	return -errno;
+}
+
+/* ---- counters, through netlink (vhnetctl) and the tap's own ---- */
+
+#define CSTAT_MAX	8192
+
+struct cstats {
+	char json[CSTAT_MAX];
+};
+
+/* Run vhnetctl with args; its stdout into buf (if any). Returns exit code. */
+static int ctl(struct guest *g, char *buf, size_t size, const char *fmt, ...)
+{
+	char cmd[1024 + 256 + 16], args[256];
+	size_t n = 0;
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", g->ctl, args);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	if (buf) {
+		n = fread(buf, 1, size - 1, p);
+		buf[n] = 0;
+	} else {
+		char sink[256];
+
+		while (fread(sink, 1, sizeof(sink), p) > 0)
+			;
+	}
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int stats_read(struct guest *g, struct cstats *s)
+{
+	return ctl(g, s->json, sizeof(s->json), "stats %u --json", g->id);
+}
+
+/* Counter name ("rx_drop_no_rx_buf") from a stats --json object; -1 if absent. */
+static long long cget(const struct cstats *s, const char *name)
+{
+	char key[80];
+	const char *p;
+
+	snprintf(key, sizeof(key), "\"%s\":", name);
+	p = strstr(s->json, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+static const char *const drop_names[] = {
+	"drop_no_rx_buf", "drop_too_big", "drop_tap_err", "drop_bad_chain",
+	"drop_bad_addr", "drop_bad_hdr",
+};
+
+#define NDROPS	ARRAY_SIZE(drop_names)
+
+/* Queue q's counters: packets and drops[], as deltas against base. */
+struct qcount {
+	long long packets;
+	long long drops[NDROPS];
+	long long total_drops;
+};
+
+static void qcount(const struct cstats *s, const struct cstats *base,
+		   const char *q, struct qcount *c)
+{
+	char name[64];
+	unsigned int i;
+
+	snprintf(name, sizeof(name), "%s_packets", q);
+	c->packets = cget(s, name) - (base ? cget(base, name) : 0);
+	c->total_drops = 0;
+	for (i = 0; i < NDROPS; i++) {
+		snprintf(name, sizeof(name), "%s_%s", q, drop_names[i]);
+		c->drops[i] = cget(s, name) - (base ? cget(base, name) : 0);
+		c->total_drops += c->drops[i];
+	}
+}
+
+static void qcount_log(const char *q, const struct qcount *c)
+{
+	unsigned int i;
+
+	ksft_print_msg("%s: packets %lld", q, c->packets);
+	for (i = 0; i < NDROPS; i++)
+		printf(" %s %lld", drop_names[i], c->drops[i]);
+	printf("\n");
+}
+
+/* The tap's counters from /proc/net/dev (per netns; sysfs is not). */
+struct tapcount {
+	long long rx_packets, rx_dropped, tx_packets, tx_dropped;
+};
+
+static int tap_read(struct guest *g, struct tapcount *t)
+{
+	char line[512], name[IFNAMSIZ + 2];
+	long long v[16];
+	int r = -1;
+	FILE *f = fopen("/proc/net/dev", "re");
+
+	if (!f)
+		return -1;
+	snprintf(name, sizeof(name), "%s:", g->ifname);
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line;
+
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, name, strlen(name)))
+			continue;
+		p += strlen(name);
+		/* rx: bytes packets errs drop fifo frame compressed multicast; tx: ... */
+		if (sscanf(p, "%lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld",
+			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7],
+			   &v[8], &v[9], &v[10], &v[11]) == 12) {
+			t->rx_packets = v[1];
+			t->rx_dropped = v[3];
+			t->tx_packets = v[9];
+			t->tx_dropped = v[11];
+			r = 0;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+/* "state running" / "state broken (bad-chain)" of queue q, from vhnetctl show. */
+static void queue_state(struct guest *g, const char *q, char *out, size_t size)
+{
+	char buf[4096], key[16], *p, *e;
+
+	out[0] = 0;
+	if (ctl(g, buf, sizeof(buf), "show %u", g->id))
+		return;
+	snprintf(key, sizeof(key), "  %s: ", q);
+	p = strstr(buf, key);
+	if (p)
+		p = strstr(p, "state ");
+	if (!p)
+		return;
+	e = strstr(p, " worker");
+	if (!e)
+		e = strchr(p, '\n');
+	snprintf(out, size, "%.*s", e ? (int)(e - p) : (int)strlen(p), p);
+}
+
+/* ---- setup ---- */
+
+static int ifreq_ioctl(const char *ifname, unsigned long req, struct ifreq *ifr)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+	if (s < 0)
+		return -1;
+	memcpy(ifr->ifr_name, ifname, IFNAMSIZ);
+	r = ioctl(s, req, ifr);
+	close(s);
+	return r;
+}
+
+static int tap_set_up(struct guest *g, bool up)
+{
+	struct ifreq ifr = { 0 };
+
+	ifr.ifr_flags = IFF_NOARP | (up ? IFF_UP : 0);
+	return ifreq_ioctl(g->ifname, SIOCSIFFLAGS, &ifr);
+}
+
+static void write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, s, strlen(s)) < 0)
+			perror(path);
+		close(fd);
+	}
+}
+
+static void find_ctl(struct guest *g)
+{
+	static const char *const rel[] = {
+		"/../../tools/vhnetctl/vhnetctl",	/* .cache/selftests/accounting */
+		"/../tools/vhnetctl/vhnetctl",		/* selftests/accounting */
+	};
+	char exe[900];
+	ssize_t n;
+	unsigned int i;
+
+	if (getenv("VHNETCTL")) {
+		snprintf(g->ctl, sizeof(g->ctl), "%s", getenv("VHNETCTL"));
+		return;
+	}
+	snprintf(g->ctl, sizeof(g->ctl), "vhnetctl");
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = 0;
+	*strrchr(exe, '/') = 0;
+	for (i = 0; i < ARRAY_SIZE(rel); i++) {
+		char path[1024];
+
+		snprintf(path, sizeof(path), "%s%s", exe, rel[i]);
+		if (!access(path, X_OK)) {
+			snprintf(g->ctl, sizeof(g->ctl), "%s", path);
+			return;
+		}
+	}
+}
+
+static void setup_vq(struct __test_metadata *_metadata, struct guest *g,
+		     unsigned int q)
+{
+	struct gvq *vq = &g->vq[q];
+	struct vhost_vring_state st = { .index = q, .num = NUM };
+	struct vhost_vring_file f = { .index = q };
+	struct vhost_vring_addr a = { .index = q };
+	u8 *ring = hva(g, GPA_BASE + q * RING_AREA);
+
+	vq->desc = (void *)ring;
+	vq->avail = (void *)(ring + 16 * NUM);
+	vq->used = (void *)(ring + 16 * NUM + 4096);
+	vq->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vq->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vq->err = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, vq->kick);
+	ASSERT_LE(0, vq->call);
+	ASSERT_LE(0, vq->err);
+
+	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_NUM, &st));
+	st.num = 0;
+	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_BASE, &st));
+	a.desc_user_addr = (uintptr_t)vq->desc;
+	a.avail_user_addr = (uintptr_t)vq->avail;
+	a.used_user_addr = (uintptr_t)vq->used;
+	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_ADDR, &a));
+	f.fd = vq->kick;
+	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_KICK, &f));
+	f.fd = vq->call;
+	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_CALL, &f));
+	f.fd = vq->err;
+	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_ERR, &f));
+}
+
+static void guest_init(struct __test_metadata *_metadata, struct guest *g)
+{
+	struct vhost_memory_region *r;
+	struct {
+		struct vhost_memory m;
+		struct vhost_memory_region r[1];
+	} mt = { .m.nregions = 1 };
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET };
+	u64 features = 1ULL << VIRTIO_F_VERSION_1, have;
+	int hl = HDR_LEN, one = 1, big = 16 << 20;
+	struct ifreq ifr = { 0 };
+	char buf[4096], *p;
+	unsigned int q;
+
+	memset(g, 0, sizeof(*g));
+	g->vfd = -1;
+	g->tap = -1;
+	g->inj = -1;
+	find_ctl(g);
+
+	/* A netns of our own: only our instance, only our packets. */
+	ASSERT_EQ(0, unshare(CLONE_NEWNET)) TH_LOG("unshare: %m");
+	write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+	write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+
+	g->tap = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, g->tap) TH_LOG("/dev/net/tun: %m");
+	snprintf(ifr.ifr_name, IFNAMSIZ, "acct%%d");
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	ASSERT_EQ(0, ioctl(g->tap, TUNSETIFF, &ifr)) TH_LOG("TUNSETIFF: %m");
+	memcpy(g->ifname, ifr.ifr_name, IFNAMSIZ);
+	ASSERT_EQ(0, ioctl(g->tap, TUNSETVNETHDRSZ, &hl));
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_qlen = TAP_QLEN;
+	ASSERT_EQ(0, ifreq_ioctl(g->ifname, SIOCSIFTXQLEN, &ifr)) TH_LOG("txqlen: %m");
+	ASSERT_EQ(0, tap_set_up(g, true)) TH_LOG("up: %m");
+	g->ifindex = if_nametoindex(g->ifname);
+	ASSERT_NE(0, g->ifindex);
+
+	/* Bypass the qdisc: the tap's own verdict comes back to send(). */
+	g->inj = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, g->inj);
+	ASSERT_EQ(0, setsockopt(g->inj, SOL_PACKET, PACKET_QDISC_BYPASS, &one,
+				sizeof(one)));
+	setsockopt(g->inj, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
+	ll.sll_ifindex = g->ifindex;
+	ASSERT_EQ(0, bind(g->inj, (void *)&ll, sizeof(ll)));
+
+	g->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, g->mem);
+	r = &mt.r[0];
+	r->guest_phys_addr = GPA_BASE;
+	r->memory_size = MEM_SIZE;
+	r->userspace_addr = (uintptr_t)g->mem;
+
+	g->vfd = open("/dev/vhnet", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, g->vfd) TH_LOG("/dev/vhnet: %m");
+	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_OWNER));
+	ASSERT_EQ(0, ioctl(g->vfd, VHOST_GET_FEATURES, &have));
+	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_FEATURES, &features));
+	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_MEM_TABLE, &mt));
+	for (q = 0; q < 2; q++)
+		setup_vq(_metadata, g, q);
+	for (q = 0; q < 2; q++) {
+		struct vhost_vring_file f = { .index = q, .fd = g->tap };
+
+		ASSERT_EQ(0, ioctl(g->vfd, VHOST_NET_SET_BACKEND, &f));
+	}
+
+	/* Our instance: the only one in this netns, owned by this process. */
+	ASSERT_EQ(0, ctl(g, buf, sizeof(buf), "show")) TH_LOG("%s: %s", g->ctl, buf);
+	for (p = buf; p; p = strchr(p + 1, '\n')) {
+		unsigned int id, pid;
+
+		if (sscanf(p, " instance %u: owner-pid %u", &id, &pid) == 2 &&
+		    pid == (unsigned int)getpid())
+			g->id = id;
+	}
+	ASSERT_NE(0, g->id) TH_LOG("no instance owned by %d in:\n%s", getpid(), buf);
+}
+
+static void guest_fini(struct guest *g)
+{
+	unsigned int q;
+
+	if (g->vfd >= 0)
+		close(g->vfd);
+	for (q = 0; q < 2; q++) {
+		close(g->vq[q].kick);
+		close(g->vq[q].call);
+		close(g->vq[q].err);
+	}
+	if (g->inj >= 0)
+		close(g->inj);
+	if (g->tap >= 0)
+		close(g->tap);
+	if (g->mem && g->mem != MAP_FAILED)
+		munmap(g->mem, MEM_SIZE);
+}
+
+FIXTURE(acct) {
+	struct guest g;
+};
+
+FIXTURE_SETUP(acct)
+{
+	guest_init(_metadata, &self->g);
+}
+
+FIXTURE_TEARDOWN(acct)
+{
+	guest_fini(&self->g);
+}
+
+/* ---- (a) RX: a guest that posts no, or too few, buffers ---- */
+
+#define FLOOD		3000
+#define SMALL		64
+
+/*
+ * Post `early` buffers, flood FLOOD frames from the host without the guest
+ * taking anything, then let the guest catch up and drain everything that
+ * is still queued (in vhnet and in the tap). Then:
+ *   accepted by the tap  = rx_packets + vhnet's rx drops
+ *   refused by the tap   = tap tx_dropped (tun's queue was full)
+ *   rx_packets           = used entries the guest saw
+ * and the only vhnet drop reason is no-rx-buf.
+ */
+static void rx_flood(struct __test_metadata *_metadata, struct guest *g,
+		     unsigned int early)
+{
+	struct gvq *vq = &g->vq[RX_VQ];
+	long long accepted = 0, refused = 0, seen = 0;
+	struct tapcount t0, t1;
+	struct cstats s0, s1;
+	struct qcount c;
+	unsigned int i;
+	u64 quiet;
+	int r;
+
+	ASSERT_EQ(0, stats_read(g, &s0)) TH_LOG("%s", s0.json);
+	ASSERT_EQ(0, tap_read(g, &t0));
+	if (early)
+		rx_post(g, early, RX_BUF);
+	for (i = 0; i < FLOOD; i++) {
+		r = inject(g, SMALL, i);
+		if (!r)
+			accepted++;
+		else if (r == -ENOBUFS)
+			refused++;
+		else
+			ASSERT_EQ(0, r) TH_LOG("inject %u: %s", i, strerror(-r));
+	}
+	/* Let vhnet finish with the flood before the guest wakes up. */
+	usleep(QUIET_MS * 1000);
+	seen = vq_reap(vq);
+	ASSERT_EQ(early, seen) TH_LOG("guest had %u buffers", early);
+
+	/* The guest catches up: refill until nothing more arrives. */
+	quiet = now_ms() + QUIET_MS;
+	while (now_ms() < quiet) {
+		unsigned int n;
+
+		rx_post(g, NUM, RX_BUF);
+		usleep(5000);
+		n = vq_reap(vq);
+		seen += n;
+		if (n)
+			quiet = now_ms() + QUIET_MS;
+	}
+
+	/* The worker counts after publishing: give it a moment. */
+	for (quiet = now_ms() + WAIT_MS; now_ms() < quiet; usleep(20000)) {
+		ASSERT_EQ(0, stats_read(g, &s1));
+		qcount(&s1, &s0, "rx", &c);
+		if (c.packets + c.total_drops >= accepted)
+			break;
+	}
+	ASSERT_EQ(0, tap_read(g, &t1));
+	qcount_log("rx", &c);
+	ksft_print_msg("offered %u: tap accepted %lld, refused %lld", FLOOD,
+		       accepted, refused);
+	printf(" (tap tx_dropped +%lld); guest saw %lld\n",
+	       t1.tx_dropped - t0.tx_dropped, seen);
+
+	EXPECT_EQ(FLOOD, accepted + refused);
+	EXPECT_EQ(seen, c.packets) TH_LOG("rx_packets vs used entries");
+	EXPECT_EQ(accepted, c.packets + c.total_drops)
+		TH_LOG("tap accepted = delivered + vhnet drops");
+	EXPECT_EQ(refused, t1.tx_dropped - t0.tx_dropped)
+		TH_LOG("tap refused = tap tx_dropped");
+	EXPECT_EQ(FLOOD, c.packets + c.total_drops + (t1.tx_dropped - t0.tx_dropped))
+		TH_LOG("offered = delivered + vhnet drops + tap tx_dropped");
+	/* The right reason, and the flood did reach vhnet's dropping. */
+	EXPECT_LT(0, c.drops[0]) TH_LOG("no rx drop_no_rx_buf");
+	EXPECT_EQ(c.total_drops, c.drops[0]) TH_LOG("drops other than no-rx-buf");
+}
+
+TEST_F_TIMEOUT(acct, rx_no_buffers, 120)
+{
+	rx_flood(_metadata, &self->g, 0);
+}
+
+TEST_F_TIMEOUT(acct, rx_too_few_buffers, 120)
+{
+	rx_flood(_metadata, &self->g, 8);
+}
+
+/* ---- (b) TX into a tap that refuses: it is down ---- */
+
+#define TX_DOWN		200
+#define TX_UP		100
+
+TEST_F_TIMEOUT(acct, tx_tap_refuses, 120)
+{
+	struct guest *g = &self->g;
+	struct gvq *vq = &g->vq[TX_VQ];
+	struct tapcount t0, t1;
+	struct cstats s0, s1;
+	struct qcount c;
+	u64 end;
+
+	ASSERT_EQ(0, stats_read(g, &s0));
+	ASSERT_EQ(0, tap_read(g, &t0));
+	/* A burst into a tap that is down: tun refuses every one (EIO). */
+	ASSERT_EQ(0, tap_set_up(g, false));
+	tx_post(g, TX_DOWN, SMALL);
+	vq_kick(vq);
+	ASSERT_TRUE(vq_wait_all(vq, WAIT_MS)) TH_LOG("TX not used while tap down");
+	vq_reap(vq);
+	/* Back up: these go through. */
+	ASSERT_EQ(0, tap_set_up(g, true));
+	tx_post(g, TX_UP, SMALL);
+	vq_kick(vq);
+	ASSERT_TRUE(vq_wait_all(vq, WAIT_MS)) TH_LOG("TX not used with tap up");
+	vq_reap(vq);
+
+	for (end = now_ms() + WAIT_MS; now_ms() < end; usleep(20000)) {
+		ASSERT_EQ(0, stats_read(g, &s1));
+		qcount(&s1, &s0, "tx", &c);
+		if (c.packets + c.total_drops >= TX_DOWN + TX_UP)
+			break;
+	}
+	ASSERT_EQ(0, tap_read(g, &t1));
+	qcount_log("tx", &c);
+	ksft_print_msg("offered %u: tap rx_packets +%lld, tap rx_dropped +%lld\n",
+		       TX_DOWN + TX_UP, t1.rx_packets - t0.rx_packets,
+		       t1.rx_dropped - t0.rx_dropped);
+	EXPECT_EQ(TX_DOWN + TX_UP, c.packets + c.total_drops)
+		TH_LOG("offered = tap-accepted + drops");
+	EXPECT_EQ(TX_UP, c.packets);
+	EXPECT_EQ(TX_DOWN, c.drops[2]) TH_LOG("drop_tap_err");
+	EXPECT_EQ(c.total_drops, c.drops[2]) TH_LOG("drops other than tap-err");
+	EXPECT_EQ(c.packets, t1.rx_packets - t0.rx_packets)
+		TH_LOG("tx_packets = what the tap received");
+	EXPECT_FALSE(efd_fired(vq->err, 0)) TH_LOG("a tap error is not a broken ring");
+}
+
+/* ---- (c) RX packets larger than the guest's buffers ---- */
+
+#define BIG		1000	/* frame larger than the guest's buffers */
+#define SMALL_BUF	(HDR_LEN + 500)
+#define NBIG		10
+
+TEST_F_TIMEOUT(acct, rx_too_big, 60)
+{
+	struct guest *g = &self->g;
+	struct gvq *vq = &g->vq[RX_VQ];
+	struct cstats s0, s1;
+	struct qcount c;
+	unsigned int i, seen = 0;
+	u64 end;
+
+	ASSERT_EQ(0, stats_read(g, &s0));
+	rx_post(g, 2 * NBIG, SMALL_BUF);
+	for (i = 0; i < NBIG; i++) {
+		ASSERT_EQ(0, inject(g, BIG, 2 * i));
+		ASSERT_EQ(0, inject(g, SMALL, 2 * i + 1));
+	}
+	for (end = now_ms() + WAIT_MS; now_ms() < end; usleep(20000)) {
+		seen += vq_reap(vq);
+		ASSERT_EQ(0, stats_read(g, &s1));
+		qcount(&s1, &s0, "rx", &c);
+		if (c.packets + c.total_drops >= 2 * NBIG && seen >= NBIG)
+			break;
+	}
+	usleep(QUIET_MS * 1000);
+	seen += vq_reap(vq);
+	ASSERT_EQ(0, stats_read(g, &s1));
+	qcount(&s1, &s0, "rx", &c);
+	qcount_log("rx", &c);
+	EXPECT_EQ(2 * NBIG, c.packets + c.total_drops);
+	EXPECT_EQ(NBIG, c.packets);
+	EXPECT_EQ(seen, c.packets);
+	EXPECT_EQ(NBIG, c.drops[1]) TH_LOG("drop_too_big");
+	EXPECT_EQ(c.total_drops, c.drops[1]) TH_LOG("drops other than too-big");
+	/* The buffers a too-big packet could not use stay the guest's. */
+	EXPECT_EQ(NBIG, outstanding(vq));
+}
+
+/* ---- (d) malformed chains and bad addresses ---- */
+
+/*
+ * Post the bad chain, then good ones: exactly one drop of the reason, the
+ * queue broken with that reason (and the err eventfd signalled), nothing
+ * after it taken, the other queue still running.
+ */
+static void tx_breaks(struct __test_metadata *_metadata, struct guest *g,
+		      u64 addr, u16 flags, bool loop, unsigned int reason,
+		      const char *state)
+{
+	struct gvq *vq = &g->vq[TX_VQ];
+	char st[128];
+	struct cstats s0, s1;
+	struct qcount c;
+	u16 slot;
+
+	ASSERT_EQ(0, stats_read(g, &s0));
+	slot = vq_add(vq, addr, HDR_LEN + SMALL, flags, 0);
+	if (loop)
+		vq->desc[slot].next = slot;
+	vq_kick(vq);
+	ASSERT_TRUE(efd_fired(vq->err, WAIT_MS)) TH_LOG("err eventfd silent");
+	/* More work and more kicks must not count again. */
+	tx_post(g, 5, SMALL);
+	vq_kick(vq);
+	vq_kick(vq);
+	usleep(QUIET_MS * 1000);
+	ASSERT_EQ(0, stats_read(g, &s1));
+	qcount(&s1, &s0, "tx", &c);
+	qcount_log("tx", &c);
+	EXPECT_EQ(1, c.drops[reason]) TH_LOG("%s", drop_names[reason]);
+	EXPECT_EQ(1, c.total_drops);
+	EXPECT_EQ(0, c.packets);
+	EXPECT_EQ(0, load16(&vq->used->idx)) TH_LOG("a broken queue used buffers");
+	queue_state(g, "tx", st, sizeof(st));
+	ksft_print_msg("tx %s\n", st);
+	EXPECT_STREQ(state, st);
+	queue_state(g, "rx", st, sizeof(st));
+	EXPECT_STREQ("state running", st);
+}
+
+TEST_F(acct, tx_bad_chain)
+{
+	tx_breaks(_metadata, &self->g, slot_gpa(TX_VQ, 0), VRING_DESC_F_NEXT,
+		  true, 3, "state broken (bad-chain)");
+}
+
+TEST_F(acct, tx_bad_addr)
+{
+	tx_breaks(_metadata, &self->g, GPA_BASE + MEM_SIZE + 4096, 0, false, 4,
+		  "state broken (bad-addr)");
+}
+
+/* A TX chain with a device-writable buffer: dropped, counted, queue goes on. */
+TEST_F(acct, tx_writable_chain)
+{
+	struct guest *g = &self->g;
+	struct gvq *vq = &g->vq[TX_VQ];
+	struct cstats s0, s1;
+	struct qcount c;
+	char st[128];
+	unsigned int i;
+
+	ASSERT_EQ(0, stats_read(g, &s0));
+	for (i = 0; i < 3; i++) {
+		tx_post(g, 2, SMALL);
+		vq->desc[(u16)(vq->avail_idx - 1) % NUM].flags = VRING_DESC_F_WRITE;
+	}
+	vq_kick(vq);
+	ASSERT_TRUE(vq_wait_all(vq, WAIT_MS));
+	usleep(QUIET_MS * 1000);
+	ASSERT_EQ(0, stats_read(g, &s1));
+	qcount(&s1, &s0, "tx", &c);
+	qcount_log("tx", &c);
+	EXPECT_EQ(6, c.packets + c.total_drops);
+	EXPECT_EQ(3, c.packets);
+	EXPECT_EQ(3, c.drops[3]) TH_LOG("drop_bad_chain");
+	EXPECT_EQ(3, c.total_drops);
+	queue_state(g, "tx", st, sizeof(st));
+	EXPECT_STREQ("state running", st);
+	EXPECT_FALSE(efd_fired(vq->err, 0));
+}
+
+/* ---- tunables: set with vhnetctl on a running instance ---- */
+
+static const char *const hist_names[] = {
+	"batch_size_1", "batch_size_2_3", "batch_size_4_7", "batch_size_8_15",
+	"batch_size_16_31", "batch_size_32_63", "batch_size_64_127",
+	"batch_size_128_up",
+};
+
+/*
+ * The guest makes NUM chains available at once (one avail->idx store,
+ * one kick), so a pass sees all of them and publishes used entries every
+ * tx-batch chains: NUM / tx-batch batches, all in one histogram bucket.
+ */
+TEST_F_TIMEOUT(acct, tx_batch_moves_histogram, 120)
+{
+	static const struct {
+		unsigned int batch, bucket;
+	} step[] = { { 64, 6 }, { 1, 0 }, { 8, 3 }, { 32, 5 }, { 64, 6 } };
+	struct guest *g = &self->g;
+	struct gvq *vq = &g->vq[TX_VQ];
+	char out[1024], want[32];
+	struct cstats s0, s1;
+	unsigned int i, b;
+	u64 end;
+
+	for (i = 0; i < ARRAY_SIZE(step); i++) {
+		long long d[ARRAY_SIZE(hist_names)], batches, packets;
+		char name[64];
+
+		ASSERT_EQ(0, ctl(g, out, sizeof(out), "set %u tx-batch %u", g->id,
+				 step[i].batch)) TH_LOG("%s", out);
+		ASSERT_EQ(0, ctl(g, out, sizeof(out), "show %u", g->id));
+		snprintf(want, sizeof(want), " tx-batch %u ", step[i].batch);
+		ASSERT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
+
+		ASSERT_EQ(0, stats_read(g, &s0));
+		tx_post(g, NUM, SMALL);
+		vq_kick(vq);
+		ASSERT_TRUE(vq_wait_all(vq, WAIT_MS));
+		vq_reap(vq);
+		for (end = now_ms() + WAIT_MS; now_ms() < end; usleep(20000)) {
+			ASSERT_EQ(0, stats_read(g, &s1));
+			if (cget(&s1, "tx_packets") - cget(&s0, "tx_packets") >= NUM)
+				break;
+		}
+		packets = cget(&s1, "tx_packets") - cget(&s0, "tx_packets");
+		batches = cget(&s1, "tx_batches") - cget(&s0, "tx_batches");
+		ksft_print_msg("tx-batch %3u: %lld packets in %lld batches:",
+			       step[i].batch, packets, batches);
+		for (b = 0; b < ARRAY_SIZE(hist_names); b++) {
+			snprintf(name, sizeof(name), "tx_%s", hist_names[b]);
+			d[b] = cget(&s1, name) - cget(&s0, name);
+			printf(" %lld", d[b]);
+		}
+		printf("\n");
+		EXPECT_EQ(NUM, packets);
+		EXPECT_EQ(NUM / step[i].batch, batches);
+		for (b = 0; b < ARRAY_SIZE(hist_names); b++)
+			EXPECT_EQ(b == step[i].bucket ? batches : 0, d[b])
+				TH_LOG("tx-batch %u: bucket %u", step[i].batch, b);
+	}
+}
+
+/* ---- measured examples for Documentation/tuning.md (prints, checks little) ---- */
+
+#define STREAM		20000
+
+/* Publish and kick only if the device wants kicks, as a real driver. */
+static void vq_publish(struct gvq *vq)
+{
+	u64 one = 1;
+
+	store16(&vq->avail->idx, vq->avail_idx);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!(load16(&vq->used->flags) & VRING_USED_F_NO_NOTIFY))
+		if (write(vq->kick, &one, sizeof(one)) != sizeof(one))
+			abort();
+}
+
+/* Stream STREAM 64-byte frames guest -> tap, ring kept full; returns pps. */
+static double tx_stream(struct __test_metadata *_metadata, struct guest *g)
+{
+	struct gvq *vq = &g->vq[TX_VQ];
+	unsigned int posted = 0, done = 0;
+	double t0 = now_s();
+	u64 idle = now_ms() + WAIT_MS;
+
+	while (done < STREAM) {
+		unsigned int n = NUM - outstanding(vq), got;
+
+		if (n > STREAM - posted)
+			n = STREAM - posted;
+		if (n) {
+			tx_post(g, n, SMALL);
+			posted += n;
+			vq_publish(vq);
+		}
+		got = vq_reap(vq);
+		done += got;
+		if (got) {
+			idle = now_ms() + WAIT_MS;
+		} else {
+			ASSERT_GT(idle, now_ms()) TH_LOG("stalled at %u", done);
+			efd_fired(vq->call, 1);
+		}
+	}
+	return STREAM / (now_s() - t0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Each setting ROUNDS times, interleaved, so drift in a shared TCG host
+ * hits all settings alike; prints the median rate and its ratio to the
+ * defaults' median, the per-packet rates of the last round, and the
+ * spread of the ratio.
+ */
+#define ROUNDS		5
+
+TEST_F_TIMEOUT(acct, tuning_examples, 600)
+{
+	static const struct {
+		const char *name, *set;
+	} cfg[] = {
+		{ "defaults", "tx-batch 64 coalesce-pkts 0 coalesce-us 0 busypoll-us 0" },
+		{ "tx-batch 1", "tx-batch 1 coalesce-pkts 0 coalesce-us 0 busypoll-us 0" },
+		{ "tx-batch 1 coalesce-pkts 64 coalesce-us 100",
+		  "tx-batch 1 coalesce-pkts 64 coalesce-us 100 busypoll-us 0" },
+		{ "coalesce-pkts 64 coalesce-us 100",
+		  "tx-batch 64 coalesce-pkts 64 coalesce-us 100 busypoll-us 0" },
+		{ "busypoll-us 50", "tx-batch 64 coalesce-pkts 0 coalesce-us 0 busypoll-us 50" },
+	};
+	double pps[ARRAY_SIZE(cfg)][ROUNDS], med[ARRAY_SIZE(cfg)];
+	double batch[ARRAY_SIZE(cfg)], irqs[ARRAY_SIZE(cfg)], kicks[ARRAY_SIZE(cfg)];
+	struct guest *g = &self->g;
+	unsigned int i, r;
+	char out[512];
+
+	for (r = 0; r < ROUNDS; r++) {
+		for (i = 0; i < ARRAY_SIZE(cfg); i++) {
+			struct cstats s0, s1;
+			long long p;
+
+			ASSERT_EQ(0, ctl(g, out, sizeof(out), "set %u %s", g->id,
+					 cfg[i].set)) TH_LOG("%s", out);
+			ASSERT_EQ(0, stats_read(g, &s0));
+			pps[i][r] = tx_stream(_metadata, g);
+			usleep(50000);
+			ASSERT_EQ(0, stats_read(g, &s1));
+#define D(n) (cget(&s1, n) - cget(&s0, n))
+			p = D("tx_packets");
+			EXPECT_EQ(STREAM, p);
+			batch[i] = D("tx_batches") ? (double)p / D("tx_batches") : 0;
+			irqs[i] = (double)D("tx_irqs") / p;
+			kicks[i] = (double)D("tx_kicks") / p;
+#undef D
+		}
+	}
+	ksft_print_msg("TX stream, %u x 64 B, fake guest, TCG, median of %u:\n",
+		       STREAM, ROUNDS);
+	ksft_print_msg("%-44s %9s %6s %11s %10s %8s %9s\n", "setting", "pps",
+		       "ratio", "ratio-range", "mean-batch", "irqs/pkt", "kicks/pkt");
+	for (i = 0; i < ARRAY_SIZE(cfg); i++) {
+		qsort(pps[i], ROUNDS, sizeof(double), cmp_double);
+		med[i] = pps[i][ROUNDS / 2];
+	}
+	for (i = 0; i < ARRAY_SIZE(cfg); i++)
+		ksft_print_msg("%-44s %9.0f %6.2f %5.2f-%5.2f %10.1f %8.3f %9.4f\n",
+			       cfg[i].name, med[i], med[i] / med[0],
+			       pps[i][0] / med[0], pps[i][ROUNDS - 1] / med[0],
+			       batch[i], irqs[i], kicks[i]);
+}
+
+TEST_HARNESS_MAIN

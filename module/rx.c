@@ -190,18 +190,6 @@ static int vhnet_rx_one(struct vhnet_queue *q, struct socket *sock, void *ptr,
 	return 0;
 }
 
-static void vhnet_rx_flush(struct vhnet_queue *q, unsigned int *inbatch,
-			   u32 cpkts, u32 cus, bool final)
-{
-	struct vhnet_vq *vq = &q->vq;
-
-	if (vhnet_vq_flush_used(vq))
-		return;
-	vhnet_vq_count_batch(vq, *inbatch);
-	*inbatch = 0;
-	vhnet_vq_signal(vq, cpkts, cus, final);
-}
-
 /* One pass: deliver what the tap has, bounded by weights and guest room. */
 void vhnet_rx_work(struct vhnet_worker *w)
 {
@@ -307,7 +295,7 @@ void vhnet_rx_work(struct vhnet_worker *w)
 				got_bytes += frame;
 				inbatch++;
 				if (inbatch >= batch)
-					vhnet_rx_flush(q, &inbatch, cpkts, cus, false);
+					vhnet_vq_flush_batch(vq, &inbatch, cpkts, cus, false);
 			}
 		}
 next:
@@ -317,7 +305,7 @@ next:
 			break;
 		}
 	}
-	vhnet_rx_flush(q, &inbatch, cpkts, cus, true);
+	vhnet_vq_flush_batch(vq, &inbatch, cpkts, cus, true);
 	u64_stats_update_begin(&vq->stats.syncp);
 	vq->stats.c.packets += got;
 	vq->stats.c.bytes += got_bytes;

@@ -64,18 +64,6 @@ static enum vhnet_tx_result vhnet_tx_one(struct vhnet_queue *q,
 	return VHNET_TX_SENT;
 }
 
-static void vhnet_tx_flush(struct vhnet_queue *q, unsigned int *inbatch,
-			   u32 cpkts, u32 cus, bool final)
-{
-	struct vhnet_vq *vq = &q->vq;
-
-	if (vhnet_vq_flush_used(vq))
-		return;
-	vhnet_vq_count_batch(vq, *inbatch);
-	*inbatch = 0;
-	vhnet_vq_signal(vq, cpkts, cus, final);
-}
-
 /* One pass over the TX ring, bounded by the weights. */
 void vhnet_tx_work(struct vhnet_worker *w)
 {
@@ -146,13 +134,13 @@ void vhnet_tx_work(struct vhnet_worker *w)
 		bytes += frame;
 		inbatch++;
 		if (inbatch >= batch)
-			vhnet_tx_flush(q, &inbatch, cpkts, cus, false);
+			vhnet_vq_flush_batch(vq, &inbatch, cpkts, cus, false);
 		if (++pkts >= wpkts || bytes >= wbytes) {
 			requeue = true;
 			break;
 		}
 	}
-	vhnet_tx_flush(q, &inbatch, cpkts, cus, true);
+	vhnet_vq_flush_batch(vq, &inbatch, cpkts, cus, true);
 	u64_stats_update_begin(&vq->stats.syncp);
 	vq->stats.c.packets += sent;
 	vq->stats.c.bytes += sent_bytes;

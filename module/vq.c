@@ -539,6 +539,21 @@ bool vhnet_vq_busypoll(struct vhnet_vq *vq, u32 us, bool (*more)(void *arg),
 	return false;
 }
 
+/*
+ * End of a batch: publish its used entries, count it, and interrupt the
+ * guest unless coalescing says to wait. A failed publish leaves the batch
+ * pending so the next flush retries it (the ring is broken by then anyway).
+ */
+void vhnet_vq_flush_batch(struct vhnet_vq *vq, unsigned int *inbatch,
+			  u32 coalesce_pkts, u32 coalesce_us, bool final)
+{
+	if (vhnet_vq_flush_used(vq))
+		return;
+	vhnet_vq_count_batch(vq, *inbatch);
+	*inbatch = 0;
+	vhnet_vq_signal(vq, coalesce_pkts, coalesce_us, final);
+}
+
 void vhnet_vq_count_batch(struct vhnet_vq *vq, unsigned int n)
 {
 	unsigned int b;

@@ -156,6 +156,8 @@ bool vhnet_vq_avail_empty(struct vhnet_vq *vq);
 void vhnet_vq_signal(struct vhnet_vq *vq, u32 coalesce_pkts, u32 coalesce_us,
 		     bool final);
 void vhnet_vq_count_batch(struct vhnet_vq *vq, unsigned int n);
+void vhnet_vq_flush_batch(struct vhnet_vq *vq, unsigned int *inbatch,
+			  u32 coalesce_pkts, u32 coalesce_us, bool final);
 bool vhnet_vq_busypoll(struct vhnet_vq *vq, u32 us, bool (*more)(void *arg),
 		       void *arg);
 

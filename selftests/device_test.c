@@ -139,7 +139,12 @@ TEST(unload_refused_while_open)
 	close(fd);
 }
 
-/* Sum of the active objects of every slab cache. */
+/*
+ * Sum of the active objects of every slab cache but vmap_area: an exited
+ * worker's vmalloc'ed stack is freed lazily, its vmap_area kept until the
+ * kernel purges lazily freed areas in bulk (tens of MB later), which reads
+ * like a leak of one object per thread that is not one.
+ */
 static long slab_objects(void)
 {
 	char line[512], name[128];
@@ -149,7 +154,8 @@ static long slab_objects(void)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%127s %ld", name, &active) == 2 && name[0] != '#')
+		if (sscanf(line, "%127s %ld", name, &active) == 2 &&
+		    name[0] != '#' && strcmp(name, "vmap_area"))
 			total += active;
 	fclose(f);
 	return total;
@@ -174,6 +180,7 @@ static long meminfo_kb(const char *key)
 /* Plain opens are cheap; an owned instance also starts its two workers. */
 #define CYCLES 20000
 #define OWNED_CYCLES 2000
+#define SETTLE_SECONDS 30
 
 static int open_close_n(int n, int own)
 {
@@ -197,26 +204,42 @@ FIXTURE_TEARDOWN(cycles) {}
 
 TEST_F_TIMEOUT(cycles, leak_nothing, 300)
 {
-	long slab_before, slab_after, vmalloc_before, vmalloc_after;
+	long slab_before, slab_after = 0, vmalloc_before, vmalloc_after;
+	int i;
 
-	/* Warm up the caches the cycles use so their first slabs don't count. */
-	ASSERT_EQ(0, open_close_n(100, 1));
+	/*
+	 * Warm up with a full round first: slab caches grow partial and
+	 * per-CPU slabs to a working set the first time round, and only a
+	 * leak keeps growing in the second.
+	 */
+	ASSERT_EQ(0, open_close_n(CYCLES / 10, 0));
+	ASSERT_EQ(0, open_close_n(OWNED_CYCLES, 1));
 	slab_before = slab_objects();
 	vmalloc_before = meminfo_kb("VmallocUsed");
 	ASSERT_LT(0, slab_before);
 	ASSERT_EQ(0, open_close_n(CYCLES, 0));
 	ASSERT_EQ(0, open_close_n(OWNED_CYCLES, 1));
-	slab_after = slab_objects();
+	/*
+	 * An exited worker's task_struct, stack and friends are freed after
+	 * an RCU grace period, which under TCG can lag by seconds: give the
+	 * frees time to land. A real leak never settles.
+	 */
+	for (i = 0; i < SETTLE_SECONDS; i++) {
+		slab_after = slab_objects();
+		if (slab_after - slab_before < OWNED_CYCLES / 2)
+			break;
+		sleep(1);
+	}
 	vmalloc_after = meminfo_kb("VmallocUsed");
 	ksft_print_msg("slab objects %ld -> %ld, vmalloc %ld -> %ld kB over %d + %d owned cycles\n",
 		       slab_before, slab_after, vmalloc_before, vmalloc_after,
 		       CYCLES, OWNED_CYCLES);
 	/*
 	 * A leak of one object per instance would add at least OWNED_CYCLES
-	 * objects; allow for per-CPU slab caches and unrelated activity
-	 * well below that.
+	 * objects; allow for per-CPU slab caches and partial slabs (a few
+	 * hundred objects seen on 6.1) well below that.
 	 */
-	EXPECT_LT(slab_after - slab_before, OWNED_CYCLES / 4);
+	EXPECT_LT(slab_after - slab_before, OWNED_CYCLES / 2);
 	EXPECT_LT(vmalloc_after - vmalloc_before, 1024);
 }
 

@@ -22,6 +22,7 @@ suite=(
 	"fakeguest_vhnet 600 env VHNET_DEV=/dev/vhnet $VHNET_BIN/fakeguest"
 	"netlink_vhnetctl 300 $here/netlink/vhnetctl.sh"
 	"netlink_ynl 600 python3 $here/netlink/ynl_spec.py"
+	"netlink_ynl_cli 600 $here/netlink/ynl_cli.sh"
 	"accounting 600 env VHNETCTL=$here/../tools/vhnetctl/vhnetctl $VHNET_BIN/accounting"
 	"nested_vhnet 1200 $here/nested/test.sh /dev/vhnet"
 	"fakeguest_vhost_net 600 $here/with-vhost-net.sh $VHNET_BIN/fakeguest"

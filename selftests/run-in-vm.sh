@@ -24,7 +24,7 @@ suite=(
 	"netlink_ynl 600 python3 $here/netlink/ynl_spec.py"
 	"netlink_ynl_cli 600 $here/netlink/ynl_cli.sh"
 	"accounting 600 env VHNETCTL=$here/../tools/vhnetctl/vhnetctl $VHNET_BIN/accounting"
-	"nested_vhnet 1200 $here/nested/test.sh /dev/vhnet"
+	"nested_vhnet 900 $here/nested/test.sh /dev/vhnet"
 	"fakeguest_vhost_net 600 $here/with-vhost-net.sh $VHNET_BIN/fakeguest"
 )
 
@@ -35,13 +35,46 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 fi
 echo "vhnet-suite: start" >/dev/kmsg
 
+# A test that overruns its limit is killed, after the state that explains
+# the hang is saved: every task's state and wait channel, the kernel stacks
+# of the blocked ones, and the kernel's own blocked-task dump (sysrq w).
+dump_hang()
+{
+	local name=$1 pid
+	echo "# $name: over its time limit; state in $name.hang"
+	{
+		ps -eo pid,ppid,stat,wchan:32,cmd
+		for pid in $(ps -eo pid=,stat= | awk '$2 ~ /^D/ { print $1 }'); do
+			echo "== $pid $(cat /proc/"$pid"/comm 2>/dev/null)"
+			cat /proc/"$pid"/stack 2>/dev/null
+		done
+	} >"$out/$name.hang" 2>&1
+	echo w >/proc/sysrq-trigger
+}
+
 run_one()
 {
-	local name=$1 limit=$2
+	local name=$1 limit=$2 pid deadline
 	shift 2
 	echo "# ---- $name"
-	timeout --kill-after=10 "$limit" "$@" </dev/null 2>&1 | tee "$out/$name.ktap"
-	echo "${PIPESTATUS[0]}" >"$out/$name.rc"
+	"$@" </dev/null >"$out/$name.ktap" 2>&1 &
+	pid=$!
+	tail -n +1 -f --pid="$pid" "$out/$name.ktap" &
+	deadline=$((SECONDS + limit))
+	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+		sleep 1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		dump_hang "$name"
+		pkill -TERM -P "$pid" 2>/dev/null
+		kill -TERM "$pid" 2>/dev/null
+		sleep 5
+		pkill -KILL -P "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid"
+	echo $? >"$out/$name.rc"
+	sleep 1
 }
 
 for entry in "${suite[@]}"; do

@@ -58,9 +58,6 @@ else
 	record FAIL "build: vhnetctl, selftests, nested guest"
 fi
 
-# Kernel reports that fail a run wherever they appear in the guest's log.
-reports='BUG:|WARNING:|Oops|KASAN:|UBSAN:|possible circular locking|inconsistent lock state|suspicious RCU usage|blocked for more than|unreferenced object|Kernel panic|general protection fault|list_add corruption|list_del corruption|refcount_t:'
-
 # Count one test program's KTAP: top-level "ok"/"not ok" lines; a SKIP of a
 # test make check needs is a failure; a plan not met or a bad exit status
 # with no failed case is a failure of its own.
@@ -115,13 +112,9 @@ for kver in $kvers; do
 		name=$(basename "$f" .ktap)
 		count_ktap "$kver" "$name" "$f" "$(cat "$out/files/$name.rc" 2>/dev/null || echo '?')"
 	done
-	log=$out/dmesg.log
-	[ -s "$log" ] || log=$out/console.log
-	found=$(grep -hE "$reports" "$log" "$out/files/kmemleak.txt" 2>/dev/null | sort -u)
-	if [ -z "$found" ]; then
+	if scripts/kernel-reports.sh "$out"; then
 		record PASS "$kver kernel log: no reports"
 	else
-		echo "$found" | head -20
 		record FAIL "$kver kernel log: no reports"
 	fi
 done

@@ -12,5 +12,12 @@ scripts/deps.sh >/dev/null
 kver=${KVER:-$(scripts/kvers.sh default)}
 ko=$(scripts/build-module.sh "$kver")
 make -s -C tools/vhnetctl >/dev/null
-exec selftests/vm/run --kver "$kver" --out "$top/.cache/demo" --timeout 900 -- \
-	env VHNET_KO="$ko" selftests/demo-in-vm.sh
+out=$top/.cache/demo
+status=0
+selftests/vm/run --kver "$kver" --out "$out" --timeout 900 -- \
+	env VHNET_KO="$ko" selftests/demo-in-vm.sh || status=$?
+if ! scripts/kernel-reports.sh "$out"; then
+	echo "demo: the kernel reported a problem (above; log in $out)" >&2
+	[ "$status" = 0 ] && status=1
+fi
+exit "$status"

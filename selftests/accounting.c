@@ -890,6 +890,69 @@ TEST_F(acct, tx_writable_chain)
 	EXPECT_FALSE(efd_fired(vq->err, 0));
 }
 
+/*
+ * Headers the tap cannot accept: a chain that is all header, a header whose
+ * hdr_len claims more than the frame holds, an unknown GSO type. Each is
+ * dropped and counted as bad-hdr; the good frames around them go through,
+ * and the queue keeps running (a bad header is the frame's fault, not the
+ * ring's).
+ */
+static void tx_post_hdr(struct guest *g, unsigned int len, u16 hdr_len,
+			u8 gso_type)
+{
+	struct gvq *vq = &g->vq[TX_VQ];
+	u64 gpa = slot_gpa(TX_VQ, vq->avail_idx % NUM);
+	struct virtio_net_hdr_mrg_rxbuf *h = hva(g, gpa);
+
+	memset(h, 0, HDR_LEN);
+	h->hdr.hdr_len = hdr_len;
+	h->hdr.gso_type = gso_type;
+	if (gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		h->hdr.gso_size = 1000;
+	make_frame(hva(g, gpa + HDR_LEN), len, vq->avail_idx);
+	vq_add(vq, gpa, HDR_LEN + len, 0, 0);
+}
+
+#define BAD_HDRS	3	/* of each kind */
+
+TEST_F_TIMEOUT(acct, tx_bad_hdr, 60)
+{
+	struct guest *g = &self->g;
+	struct gvq *vq = &g->vq[TX_VQ];
+	struct tapcount t0, t1;
+	struct cstats s0, s1;
+	struct qcount c;
+	unsigned int i;
+	char st[128];
+
+	ASSERT_EQ(0, stats_read(g, &s0));
+	ASSERT_EQ(0, tap_read(g, &t0));
+	for (i = 0; i < BAD_HDRS; i++) {
+		tx_post(g, 1, SMALL);
+		tx_post_hdr(g, 0, 0, VIRTIO_NET_HDR_GSO_NONE);
+		tx_post_hdr(g, SMALL, 2 * SMALL, VIRTIO_NET_HDR_GSO_NONE);
+		tx_post_hdr(g, SMALL, 0, 0x7f);
+	}
+	tx_post(g, 1, SMALL);
+	vq_kick(vq);
+	ASSERT_TRUE(vq_wait_all(vq, WAIT_MS)) TH_LOG("TX chains not used");
+	vq_reap(vq);
+	usleep(QUIET_MS * 1000);
+	ASSERT_EQ(0, stats_read(g, &s1));
+	ASSERT_EQ(0, tap_read(g, &t1));
+	qcount(&s1, &s0, "tx", &c);
+	qcount_log("tx", &c);
+	EXPECT_EQ(4 * BAD_HDRS + 1, c.packets + c.total_drops);
+	EXPECT_EQ(BAD_HDRS + 1, c.packets);
+	EXPECT_EQ(3 * BAD_HDRS, c.drops[5]) TH_LOG("drop_bad_hdr");
+	EXPECT_EQ(c.total_drops, c.drops[5]) TH_LOG("drops other than bad-hdr");
+	EXPECT_EQ(c.packets, t1.rx_packets - t0.rx_packets)
+		TH_LOG("tx_packets = what the tap received");
+	queue_state(g, "tx", st, sizeof(st));
+	EXPECT_STREQ("state running", st);
+	EXPECT_FALSE(efd_fired(vq->err, 0)) TH_LOG("a bad header is not a broken ring");
+}
+
 /* ---- tunables: set with vhnetctl on a running instance ---- */
 
 static const char *const hist_names[] = {

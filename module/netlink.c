@@ -755,8 +755,12 @@ static struct genl_family vhnet_nl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = vhnet_nl_ops,
 	.n_ops = ARRAY_SIZE(vhnet_nl_ops),
-	/* A new family: strict validation, reserved header fields zero. */
-	.resv_start_op = VHNET_CMD_STATS_RESET + 1,
+	/*
+	 * resv_start_op left 0: every command is "new", so the core refuses
+	 * a non-zero reserved header field and ambiguous nlmsg_flags, and
+	 * attributes are strictly validated. (Setting it past the last
+	 * command would have exempted them all.)
+	 */
 	.mcgrps = vhnet_nl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(vhnet_nl_mcgrps),
 };

@@ -23,6 +23,7 @@ suite=(
 	"netlink_vhnetctl 300 $here/netlink/vhnetctl.sh"
 	"netlink_ynl 600 python3 $here/netlink/ynl_spec.py"
 	"netlink_ynl_cli 600 $here/netlink/ynl_cli.sh"
+	"netlink_raw 300 python3 $here/netlink/raw.py"
 	"accounting 600 env VHNETCTL=$here/../tools/vhnetctl/vhnetctl $VHNET_BIN/accounting"
 	"nested_vhnet 900 $here/nested/test.sh /dev/vhnet"
 	"fakeguest_vhost_net 600 $here/with-vhost-net.sh $VHNET_BIN/fakeguest"

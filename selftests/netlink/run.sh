@@ -3,7 +3,7 @@
 #
 # Netlink control-plane tests, run as root inside the test VM:
 #   selftests/vm/run [--kver KVER] -- selftests/netlink/run.sh MODULE.ko
-# Loads the module, runs vhnetctl.sh and ynl_spec.py (KTAP each), unloads it
+# Loads the module, runs vhnetctl.sh, ynl_spec.py and raw.py (KTAP each), unloads it
 # and fails on any kernel report in the log.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,6 +16,7 @@ dmesg -c >/dev/null
 
 "$here/vhnetctl.sh" || rc=1
 python3 "$here/ynl_spec.py" || rc=1
+python3 "$here/raw.py" || rc=1
 
 rmmod vhnet || rc=1
 if dmesg | grep -E 'BUG:|WARNING:|Oops|KASAN:|UBSAN:|possible circular locking|inconsistent lock state|suspicious RCU usage|blocked for more than'; then

@@ -242,6 +242,27 @@ case_multiqueue_boot() {
 	[ "$cur" = 2 ]
 }
 
+# After traffic stopped: which side stopped it? The backend's view of every
+# queue (rings, states, workers, counters), twice a second apart, and
+# whether the guest still answers and what its queues say.
+stall_evidence() {
+	local ctl i
+	ctl=$(cd "$NESTED_DIR/../.." && pwd)/tools/vhnetctl/vhnetctl
+	for i in 1 2; do
+		case "$dev" in
+		*/vhnet) diag "backend, look $i:" "$("$ctl" show 2>&1)" "$("$ctl" stats 2>&1 | grep -vE ' 0$')" ;;
+		*) diag "vhost workers, look $i: $(vhost_workers "$G_QEMU" | tr '\n' ' ')" ;;
+		esac
+		sleep 1
+	done
+	diag "tap: $(ip -s link show dev "$TAP" | tr '\n' ' ')"
+	if gcmd 10 "echo alive; ethtool -S eth0 | grep -E 'queue|kick|drop'; grep virtio /proc/interrupts; ps"; then
+		diag "guest answers:" "$G_OUT"
+	else
+		diag "the guest does not answer either"
+	fi
+}
+
 case_multiqueue_traffic() {
 	guest_alive || return 1
 	local before q rc=0
@@ -257,7 +278,7 @@ case_multiqueue_traffic() {
 	done" || rc=$?
 	echo "$G_OUT" >>"$tmp/iperf3-client.log"
 	diag "iperf3 on CPU0/CPU1 (Mbit/s, out then -R): $(echo "$G_OUT" | awk '/receiver/ { for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") printf "%s ", $(i - 1) }')"
-	[ "$rc" -eq 0 ] || { diag "iperf3 failed:" "$(echo "$G_OUT" | tail -n 8)"; return 1; }
+	[ "$rc" -eq 0 ] || { diag "iperf3 failed:" "$(echo "$G_OUT" | tail -n 8)"; stall_evidence; return 1; }
 	gcmd 10 "ethtool -S eth0; cat /proc/interrupts" || return 1
 	# Deltas per queue and counter; every queue needs one that moved.
 	q=$(printf '%s\n' "$q0" @@ "$(queue_counters "$G_OUT")" | awk '$1 == "@@" { a = 1; next }

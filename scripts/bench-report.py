@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Summarise make bench's rounds: per metric, the median of the per-round
-ratios backend / vhost-net, with min..max, and the raw medians."""
+ratios backend / vhost-net, with min..max, and the raw medians.
+Metrics ending in _us are times: for them a ratio below 1 is the better."""
 import statistics
 import sys
 from collections import defaultdict
@@ -17,7 +18,7 @@ for line in open(sys.argv[1]):
 metrics = sorted({m for m, _ in vals})
 backends = sorted({b for _, b in vals if b != "vhost-net"})
 print(f"{'metric':<24} {'backend':<12} {'median':>12} {'vhost-net':>12} "
-      f"{'ratio':>7} {'min..max':>13} rounds")
+      f"{'ratio':>7} {'min..max':>13} rounds better")
 for m in metrics:
     ref = vals.get((m, "vhost-net"), {})
     for b in backends:
@@ -29,4 +30,5 @@ for m in metrics:
         print(f"{m:<24} {b:<12} {statistics.median(cur[r] for r in rounds):>12.0f} "
               f"{statistics.median(ref[r] for r in rounds):>12.0f} "
               f"{statistics.median(ratios):>7.2f} "
-              f"{min(ratios):>6.2f}..{max(ratios):<6.2f} {len(ratios)}")
+              f"{min(ratios):>6.2f}..{max(ratios):<6.2f} {len(ratios):>6} "
+              f"{'lower' if m.endswith('_us') else 'higher'}")

@@ -31,8 +31,11 @@ fakeguest_rate()
 {
 	local backend=$1 round=$2 dev=/dev/vhnet line
 	[ "$backend" = vhost-net ] && dev=/dev/vhost-net
-	line=$(VHNET_DEV=$dev "${VHNET_BIN:?}/fakeguest" -f fg_rate -t pps 2>&1 |
-		grep -m1 'rate .*: TX') || { echo "fakeguest failed on $backend" >&2; return 1; }
+	# The whole output first: grep -m1 would SIGPIPE the test (pipefail).
+	line=$(VHNET_DEV=$dev "${VHNET_BIN:?}/fakeguest" -f fg_rate -t pps 2>&1) ||
+		{ echo "fakeguest failed on $backend: $line" >&2; return 1; }
+	line=$(echo "$line" | grep -m1 'rate .*: TX') ||
+		{ echo "fakeguest printed no rate on $backend" >&2; return 1; }
 	echo "$line" | sed -E 's/.*TX [0-9]+ x 64B: ([0-9]+) pps, RX [0-9]+ x 64B: ([0-9]+) pps.*/\1 \2/' |
 		while read -r tx rx; do
 			printf '%s\t%s\tfakeguest_tx_pps\t%s\n' "$round" "$backend" "$tx" >>"$tsv"

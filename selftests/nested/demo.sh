@@ -30,17 +30,7 @@ case "${1:-}" in
 esac
 
 TAP=tap0
-tmp=$(mktemp -d "$(pick_tmpdir)/nested-demo.XXXXXX")
-export TMPDIR=$tmp
-srv=
-
-cleanup() {
-	guest_stop >/dev/null 2>&1 || true
-	[ -n "$srv" ] && kill "$srv" 2>/dev/null || true
-	ip link del "$TAP" 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+scratch_begin nested-demo || exit 1
 
 step() {
 	printf '\n=== %s\n' "$*"

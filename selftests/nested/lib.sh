@@ -31,6 +31,23 @@ pick_tmpdir() {
 	return 1
 }
 
+# scratch_begin NAME: a scratch dir in a tmpfs ($tmp, also TMPDIR) and an
+# EXIT trap that stops the guest and the iperf3 server ($srv), deletes the
+# tap ($TAP) and the dir. For scripts that run one guest at a time.
+scratch_begin() {
+	tmp=$(mktemp -d "$(pick_tmpdir)/$1.XXXXXX") || return 1
+	export TMPDIR=$tmp
+	srv=
+	trap scratch_end EXIT
+}
+
+scratch_end() {
+	guest_stop >/dev/null 2>&1 || true
+	[ -n "$srv" ] && kill "$srv" 2>/dev/null || true
+	ip link del "$TAP" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+
 # tap_create NAME [multi_queue]: a persistent tap with vnet headers, up,
 # holding HOST_IP. QEMU or tapfds.py attaches to it by name.
 tap_create() {

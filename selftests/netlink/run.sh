@@ -19,7 +19,7 @@ python3 "$here/ynl_spec.py" || rc=1
 python3 "$here/raw.py" || rc=1
 
 rmmod vhnet || rc=1
-if dmesg | grep -E 'BUG:|WARNING:|Oops|KASAN:|UBSAN:|possible circular locking|inconsistent lock state|suspicious RCU usage|blocked for more than'; then
+if ! dmesg | "$here/../../scripts/kernel-reports.sh" -; then
 	echo "# kernel reported a problem"
 	rc=1
 fi

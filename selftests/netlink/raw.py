@@ -190,8 +190,14 @@ def tunables(spec):
 
 
 def tget(g, fam, iid):
+    """The instance's tunables as {attribute type: payload}."""
     r = g.do(fam, CMD_TUNABLES_GET, u32(A_ID, iid))
     return dict(r.msgs[0][1]) if not r.error and r.msgs else {}
+
+
+def tunable(g, fam, iid, atype):
+    p = tget(g, fam, iid).get(atype)
+    return None if p is None else struct.unpack('=I', p[:4])[0]
 
 
 def refused(name, r, err, msg_part, offs=None, miss_type=None, unchanged=True):
@@ -280,7 +286,7 @@ def every_command(g, fam, iid):
          iid in [get_u32(a, A_ID) for _, a in r.msgs], r)
     r = g.do(fam, CMD_TUNABLES_SET, u32(A_ID, iid), u32(A_TUNABLES_TX_BATCH, 17))
     ktap('tunables-set do on the instance', not r.error and
-         get_u32(list(tget(g, fam, iid).items()), A_TUNABLES_TX_BATCH) == 17, r)
+         tunable(g, fam, iid, A_TUNABLES_TX_BATCH) == 17, r)
     old = g.do(fam, CMD_TUNABLES_GET)
     old_rx = get_u32(old.msgs[0][1], A_TUNABLES_RX_BATCH)
     r = g.do(fam, CMD_TUNABLES_SET, u32(A_TUNABLES_RX_BATCH, 19))
@@ -304,7 +310,7 @@ def tunable_edges(g, fam, iid, spec):
     for name, atype, lo, hi in tunables(spec):
         for v in (lo, hi):
             r = g.do(fam, CMD_TUNABLES_SET, u32(A_ID, iid), u32(atype, v))
-            got = get_u32(list(tget(g, fam, iid).items()), atype)
+            got = tunable(g, fam, iid, atype)
             ktap(f'{name} {v} (edge) accepted', not r.error and got == v, (r, got))
         before = tget(g, fam, iid)
         for v in ([lo - 1] if lo > 0 else []) + ([hi + 1] if hi < 0xffffffff else []):

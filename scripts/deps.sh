@@ -61,12 +61,21 @@ if ! ls -d /usr/src/linux-headers-6.1.0-*-amd64 >/dev/null 2>&1; then
 	missing+=(linux-image-amd64 linux-headers-amd64)
 fi
 
-if [ "${#missing[@]}" -eq 0 ]; then
-	echo "deps: everything is installed"
-	exit 0
+if [ "${#missing[@]}" -ne 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	apt_update_once
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "deps: installing ${missing[*]}"
-apt_update_once
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
-echo "deps: done"
+# The second VMM: QEMU 10.0 from bookworm-backports, unpacked beside the
+# machine's 7.2 (never installed over it); see scripts/qemu-vmms.sh.
+here=$(dirname "$0")
+if ! "$here/qemu-vmms.sh" path 10.0 >/dev/null; then
+	echo "deps: QEMU 10.0 from bookworm-backports"
+	"$here/qemu-vmms.sh" install
+fi
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "deps: everything is installed"
+else
+	echo "deps: done"
+fi

@@ -71,7 +71,8 @@ static bool vhnet_rx_tap_ready(void *arg)
 
 /*
  * Wakeup filter while waiting for guest buffers. Called by the tap's
- * producer after it queued a packet, under the socket's wait-queue lock;
+ * producer after it queued a packet, under the socket's wait-queue lock
+ * (IRQs off, so the plain lock is safe against the tap's softirq side);
  * ptr_ring_full() takes the producer lock, which is never held around a
  * wakeup.
  */
@@ -264,8 +265,11 @@ void vhnet_rx_work(struct vhnet_worker *w)
 			 * While the tap's queue has room, packets wait there.
 			 * Once it is full the tap would drop new ones where
 			 * nobody counts them: drop our oldest instead, counted.
+			 * The tap takes the producer lock in softirq
+			 * (tun_net_xmit, tap_handle_frame): BHs off, or a
+			 * softirq on this CPU spins on the lock we hold.
 			 */
-			if (!ptr_ring_full(q->rx_ring)) {
+			if (!ptr_ring_full_bh(q->rx_ring)) {
 				wait_guest = true;
 				break;
 			}

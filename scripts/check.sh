@@ -34,6 +34,15 @@ if ! scripts/deps.sh; then
 	record FAIL "deps: install"
 fi
 
+# The VMMs: the test VM's, and the two every nested test runs under.
+for v in 7.2 10.0; do
+	if q=$(scripts/qemu-vmms.sh path "$v"); then
+		echo "QEMU $v: $q ($("$q" --version | head -n 1))"
+	else
+		record FAIL "deps: QEMU $v"
+	fi
+done
+
 if [ "$debug" = 1 ]; then
 	step "debug kernel"
 	kvers=$(scripts/debug-kernel.sh | tail -n 1) || kvers=
@@ -90,8 +99,10 @@ count_ktap() {
 	fi
 }
 
+times=()
 for kver in $kvers; do
 	step "kernel $kver"
+	kt0=$SECONDS
 	if ! ko=$(scripts/build-module.sh "$kver"); then
 		record FAIL "$kver build"
 		continue
@@ -102,16 +113,25 @@ for kver in $kvers; do
 	selftests/vm/run --kver "$kver" --out "$out" --timeout "$limit" -- \
 		env VHNET_KO="$ko" VHNET_BIN="$bin" selftests/run-in-vm.sh
 	vm_status=$?
+	kt=$((SECONDS - kt0))
 	if [ "$vm_status" = 0 ]; then
 		record PASS "$kver vm: suite ran to the end"
 	else
 		record FAIL "$kver vm: exit status $vm_status"
+		scripts/vm-post-mortem.sh "$out" "$vm_status"
 	fi
 	for f in "$out"/files/*.ktap; do
 		[ -e "$f" ] || continue
 		name=$(basename "$f" .ktap)
+		nfail=$(grep -c '^FAIL' "$results")
 		count_ktap "$kver" "$name" "$f" "$(cat "$out/files/$name.rc" 2>/dev/null || echo '?')"
+		# A failing test's last words, so CI output alone can explain it.
+		if [ "$(grep -c '^FAIL' "$results")" != "$nfail" ]; then
+			echo ">>> the last 40 lines of $kver $name:"
+			tail -n 40 "$f" | sed 's/^/    /'
+		fi
 	done
+	times+=("$kver ${kt}s")
 	if scripts/kernel-reports.sh "$out"; then
 		record PASS "$kver kernel log: no reports"
 	else
@@ -128,6 +148,9 @@ step summary
 grep -v '^PASS' "$results" || true
 passed=$(grep -c '^PASS' "$results")
 failed=$(grep -vc '^PASS' "$results")
+for t in "${times[@]}"; do
+	echo "time for kernel $t (build, VM boot, suite)"
+done
 echo "make check took $((SECONDS - start))s"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

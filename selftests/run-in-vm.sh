@@ -25,7 +25,8 @@ suite=(
 	"netlink_ynl_cli 600 $here/netlink/ynl_cli.sh"
 	"netlink_raw 300 python3 $here/netlink/raw.py"
 	"accounting 600 env VHNETCTL=$here/../tools/vhnetctl/vhnetctl $VHNET_BIN/accounting"
-	"nested_vhnet 900 $here/nested/test.sh /dev/vhnet"
+	"nested_vhnet_qemu7.2 900 env NESTED_QEMU=7.2 $here/nested/test.sh /dev/vhnet"
+	"nested_vhnet_qemu10.0 900 env NESTED_QEMU=10.0 $here/nested/test.sh /dev/vhnet"
 	"fakeguest_vhost_net 600 $here/with-vhost-net.sh $VHNET_BIN/fakeguest"
 )
 
@@ -35,6 +36,32 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 	echo clear >/sys/kernel/debug/kmemleak
 fi
 echo "vhnet-suite: start" >/dev/kmsg
+
+# Every 5 s, what the VM is doing lands in $out/heartbeat: the time since
+# the suite started, the test running, its last line of output, and, in
+# the tests that run a guest, vhnet's counters (not in the others: a
+# netlink request in flight would hold the module while they unload it).
+# When the VM dies, the host side (scripts/vm-post-mortem.sh) reads the
+# last one.
+ctl=$here/../tools/vhnetctl/vhnetctl
+heartbeat()
+{
+	local t0=$SECONDS name
+	while :; do
+		name=$(cat "$out/.current" 2>/dev/null)
+		{
+			echo "uptime $(cut -d' ' -f1 /proc/uptime) s, suite $((SECONDS - t0)) s, test ${name:-none}"
+			[ -z "$name" ] || echo "last line: $(tail -n 1 "$out/$name.ktap" 2>/dev/null)"
+			case "$name" in
+			nested_* | fakeguest_vhnet | accounting) "$ctl" stats 2>/dev/null | grep -vE ' 0$' ;;
+			esac
+		} >"$out/.heartbeat.new" 2>&1
+		mv "$out/.heartbeat.new" "$out/heartbeat"
+		sleep 5
+	done
+}
+heartbeat &
+heartbeat_pid=$!
 
 # A test that overruns its limit is killed, after the state that explains
 # the hang is saved: every task's state and wait channel, the kernel stacks
@@ -58,6 +85,7 @@ run_one()
 	local name=$1 limit=$2 pid deadline
 	shift 2
 	echo "# ---- $name"
+	echo "$name" >"$out/.current"
 	"$@" </dev/null >"$out/$name.ktap" 2>&1 &
 	pid=$!
 	tail -n +1 -f --pid="$pid" "$out/$name.ktap" &
@@ -82,6 +110,10 @@ for entry in "${suite[@]}"; do
 	# shellcheck disable=SC2086
 	run_one $entry
 done
+
+kill "$heartbeat_pid" 2>/dev/null
+wait "$heartbeat_pid" 2>/dev/null
+echo "end of suite" >"$out/.current"
 
 # The module must unload cleanly after everything (no leaked references).
 {

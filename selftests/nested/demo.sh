@@ -80,7 +80,7 @@ srv=$!
 
 step "Boot an unmodified QEMU guest with its virtio-net on $dev"
 cat <<EOF
-$ qemu-system-x86_64 -enable-kvm -cpu host -m 256 -smp 2 -nodefaults ... \\
+$ qemu-system-x86_64 -enable-kvm -cpu host -m 256 -smp 1 -nodefaults ... \\
     -netdev tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=on,vhostfd=3 \\
     -device virtio-net-pci,netdev=n0 3<>$dev
 EOF

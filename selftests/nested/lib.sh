@@ -57,6 +57,46 @@ tap_create() {
 	ip link set "$1" up
 }
 
+# A nested guest that resets with nothing on its console triple-faulted:
+# the outer kernel's KVM sees a SHUTDOWN exit (SVM exit 0x7f, VMX exit
+# reason 2). shutdown_trace_start has KVM's tracepoints record those, and
+# every exception KVM injects (rare with nested paging); shutdown_trace_show
+# prints what was recorded: the vCPU, its RIP and the exit information.
+TRACEFS=
+shutdown_trace_start() {
+	local t
+	for t in /sys/kernel/tracing /sys/kernel/debug/tracing; do
+		[ -d "$t/events/kvm" ] || mount -t tracefs tracefs "$t" 2>/dev/null
+		[ -w "$t/events/kvm/kvm_exit/filter" ] && TRACEFS=$t && break
+	done
+	[ -n "$TRACEFS" ] || { diag "no KVM tracepoints: triple faults of the guest will not be traced"; return 0; }
+	echo '(isa == 2 && exit_reason == 127) || (isa == 1 && exit_reason == 2)' \
+		>"$TRACEFS/events/kvm/kvm_exit/filter" &&
+		echo 1 >"$TRACEFS/events/kvm/kvm_exit/enable" &&
+		echo 1 >"$TRACEFS/events/kvm/kvm_inj_exception/enable" &&
+		echo >"$TRACEFS/trace"
+}
+
+shutdown_trace_show() {
+	[ -n "$TRACEFS" ] || return 0
+	local t
+	t=$(grep -v '^#' "$TRACEFS/trace" | tail -n 20)
+	if [ -n "$t" ]; then
+		diag "KVM saw (triple faults are SHUTDOWN exits):" "$t"
+	else
+		diag "KVM saw no triple fault and injected no exception"
+	fi
+}
+
+# guest_qemu_version: the first line of --version of the QEMU run-guest
+# starts ($NESTED_QEMU).
+guest_qemu_version() {
+	local q
+	q=$("$NESTED_DIR/../../scripts/qemu-vmms.sh" path "${NESTED_QEMU:-qemu-system-x86_64}") ||
+		{ echo "none for $NESTED_QEMU"; return 1; }
+	"$q" --version | head -n 1
+}
+
 # guest_start DEV TAP QUEUES LOGDIR: boot a guest in the background and wait
 # for its control channel to say READY.
 guest_start() {
@@ -100,6 +140,7 @@ guest_wait_ready() {
 		fi
 	done
 	diag "no READY from the guest within $1 s; console:" "$(tail -n 15 "$G_DIR/console.log")"
+	shutdown_trace_show
 	return 1
 }
 
@@ -120,7 +161,9 @@ gcmd() {
 			*) G_OUT+="$line"$'\n' ;;
 			esac
 		elif ! kill -0 "$G_RG" 2>/dev/null; then
-			diag "the guest's QEMU exited during: $2"
+			diag "the guest's QEMU exited at $(date +%T) during: $2" \
+				"run-guest said:" "$(tail -n 5 "$G_DIR/run-guest.log")" \
+				"the guest's console, last 20 lines:" "$(tr -d '\r' <"$G_DIR/console.log" | tail -n 20)"
 			return 125
 		fi
 	done

@@ -11,7 +11,8 @@
 #   --outer   the QEMU running the test VM (7.2, 10.0; default: the tree's)
 #   --nested  the QEMUs that run the nested guest, each in turn in every VM
 #             boot (default: "7.2 10.0")
-#   --no-pin  boot without selftests/vm/pin-static-keys
+#   --no-pin, --pin  boot without or with selftests/vm/pin-static-keys
+#             (default: as selftests/vm/run decides)
 #   --tcg-thread single|multi   the test VM's TCG threading (VM_TCG_THREAD)
 #   --smp N   the test VM's vCPUs (VM_SMP); --nested-smp N the guest's (NESTED_SMP)
 #   --cases   the nested test's cases (default: setup multiqueue_boot
@@ -22,7 +23,8 @@
 # where result is pass, fail (a case failed; the guest kept its boot),
 # l2-reset (the nested guest rebooted by itself), l1-died (the test VM
 # reset or died: no exit status came back), or vm-timeout.
-# Logs of every run stay in .cache/soak/KVER-O/RUN/.
+# Logs of every run stay in .cache/soak/KVER-O/RUN/ (RUN.post-mortem for
+# a VM that died or hung).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +33,7 @@ runs=10
 kver=
 outer=
 nested="7.2 10.0"
-pin=1
+pin=auto
 cases="setup multiqueue_boot multiqueue_traffic no_kernel_reports"
 
 while [ $# -gt 0 ]; do
@@ -41,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--outer) outer=$2; shift 2 ;;
 	--nested) nested=$2; shift 2 ;;
 	--no-pin) pin=0; shift ;;
+	--pin) pin=1; shift ;;
 	--tcg-thread) export VM_TCG_THREAD=$2; shift 2 ;;
 	--smp) export VM_SMP=$2; shift 2 ;;
 	--nested-smp) export NESTED_SMP=$2; shift 2 ;;
@@ -65,10 +68,11 @@ selftests/nested/test.sh /dev/vhnet >\$VHNET_OUT/nested-$n.ktap 2>&1; \
 echo \$? >\$VHNET_OUT/nested-$n.rc; cat \$VHNET_OUT/nested-$n.ktap; "
 	done
 	t0=$SECONDS
-	VM_QUIET=1 VM_PIN_KEYS=$pin selftests/vm/run --kver "$kver" --out "$out" --timeout 600 \
+	VM_QUIET=1 VM_PIN_KEYS=${pin#auto} selftests/vm/run --kver "$kver" --out "$out" --timeout 600 \
 		${outer:+--qemu "$outer"} -- \
 		sh -c "modprobe -a tun tap && insmod $ko || exit 1; $inner" >"$out.log" 2>&1
 	vm=$?
+	[ "$vm" = 0 ] || scripts/vm-post-mortem.sh "$out" "$vm" >"$out.post-mortem" 2>&1
 	died=
 	for n in $nested; do
 		k=$out/files/nested-$n.ktap

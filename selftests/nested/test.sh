@@ -22,6 +22,8 @@
 # Single queue: QEMU opens tap0 and gets DEVICE as fd 3 (vhost=on,vhostfd=3).
 # Multiqueue: tapfds.py opens a multi_queue tap0 and DEVICE once per queue
 # (fds=..,vhostfds=..,mq=on), the guest runs `ethtool -L eth0 combined 2`.
+# QEMU is the machine's, or $NESTED_QEMU (7.2, 10.0: scripts/qemu-vmms.sh);
+# make check runs this once under each.
 # Proof that DEVICE moved the packets: QEMU never reported a vhost failure or
 # fallback, and for vhnet its debugfs counters moved (vhost_net not loaded);
 # for vhost-net its worker threads vhost-<qemu pid> did the work.

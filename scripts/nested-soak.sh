@@ -57,13 +57,14 @@ selftests/nested/mkguest --kver "$(scripts/kvers.sh default)" >/dev/null || exit
 label=${outer:-default}${VM_TCG_THREAD:+-$VM_TCG_THREAD}${VM_SMP:+-smp$VM_SMP}${NESTED_SMP:+-nsmp$NESTED_SMP}
 summary=$top/.cache/soak/$kver-$label-pin$pin.summary
 mkdir -p "$(dirname "$summary")"
+: >"$summary"
 
 for r in $(seq "$runs"); do
 	out=$top/.cache/soak/$kver-$label-pin$pin/$r
 	mkdir -p "$out"
 	inner=
 	for n in $nested; do
-		inner+="echo '# ---- nested $n'; NESTED_QEMU=$n NESTED_CASES='$cases' \
+		inner+="echo '# ---- nested $n'; ${NESTED_SMP:+NESTED_SMP=$NESTED_SMP }NESTED_QEMU=$n NESTED_CASES='$cases' \
 selftests/nested/test.sh /dev/vhnet >\$VHNET_OUT/nested-$n.ktap 2>&1; \
 echo \$? >\$VHNET_OUT/nested-$n.rc; cat \$VHNET_OUT/nested-$n.ktap; "
 	done

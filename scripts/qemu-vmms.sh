@@ -18,13 +18,14 @@
 # suite to apt (a sources file of its own, at apt's default low priority,
 # so nothing is ever upgraded from it), downloads exactly the packages named
 # below at the newest version that suite has, and unpacks them with dpkg -x
-# under $VHNET_QEMU_CACHE (default /var/cache/vhnet/qemu). Its libraries
+# under /var/cache/vhnet/qemu. Its libraries
 # are Debian 12's (the same ones 7.2 uses); install checks with ldd.
 # BINARY for 10.0 is a wrapper that points QEMU at its own firmware and
 # option ROMs (-L), so it never mixes in 7.2's.
 set -euo pipefail
 
-cache=${VHNET_QEMU_CACHE:-/var/cache/vhnet/qemu}
+# Fixed: the test VM finds it there too (it sees this machine's root).
+cache=/var/cache/vhnet/qemu
 suite=bookworm-backports
 sources=/etc/apt/sources.list.d/vhnet-$suite.sources
 # The packages taken from backports: the emulator, its firmware data and
@@ -57,8 +58,9 @@ add_suite() {
 	local uri
 	[ -e "$sources" ] && return 0
 	# The same mirror the machine's own bookworm entry uses.
-	uri=$(apt-get indextargets --format '$(REPO_URI)' 'Release: bookworm' 'Codename: bookworm' 2>/dev/null |
-		grep -v security | head -n 1)
+	# shellcheck disable=SC2016 # $(REPO_URI) is apt's, not the shell's
+	uri=$(apt-get indextargets --format '$(REPO_URI)' 'Codename: bookworm' 2>/dev/null |
+		grep -v security | head -n 1) || true
 	uri=${uri:-http://deb.debian.org/debian/}
 	cat >"$sources" <<-EOF
 		# Added by vhnet's scripts/qemu-vmms.sh: QEMU 10.0 for the tests.

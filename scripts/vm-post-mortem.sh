@@ -31,7 +31,7 @@ if [ -s "$out/registers.txt" ]; then
 	kver=$(sed -n 's/.*kernel \([^,]*\).*/\1/p' "$out/qemu.log" | head -n 1)
 	# Saved by selftests/vm/run on the kernel's first boot (Debian's
 	# /boot/System.map is a stub).
-	map=$(dirname "$0")/../.cache/vm/kallsyms-$kver
+	map=$(dirname "$0")/../.cache/vm/kallsyms-$kver-$(stat -c %Y "/boot/vmlinuz-$kver" 2>/dev/null)
 	echo "post-mortem: where its vCPUs were (QEMU's info registers):"
 	grep -E '^(CPU#|RIP=|RAX=|RSP|CR0=|EFER=)' "$out/registers.txt" | sed 's/^/    /'
 	for rip in $(sed -n 's/^RIP=\([0-9a-f]*\).*/\1/p' "$out/registers.txt"); do
@@ -43,7 +43,7 @@ if [ -s "$out/registers.txt" ]; then
 				for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
 				return n }
 			BEGIN { hi = substr(rip, 1, 8); r = hex(substr(rip, 9)); best = -1 }
-			hi == "ffffffff" && substr($1, 1, 8) == hi && $2 ~ /^[tTwW]$/ {
+			hi == "ffffffff" && substr($1, 1, 8) == hi && NF == 3 && $2 ~ /^[tTwW]$/ {
 				a = hex(substr($1, 9)); if (a <= r && a > best) { best = a; name = $3 } }
 			END { if (best >= 0 && r - best < 65536) printf "    RIP %s = %s+0x%x\n", rip, name, r - best
 				else printf "    RIP %s: not in the kernel image (a module, user space, or a nested guest)\n", rip }' "$map"

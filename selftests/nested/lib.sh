@@ -77,6 +77,13 @@ shutdown_trace_start() {
 		echo >"$TRACEFS/trace"
 }
 
+shutdown_trace_stop() {
+	[ -n "$TRACEFS" ] || return 0
+	echo 0 >"$TRACEFS/events/kvm/kvm_exit/enable"
+	echo 0 >"$TRACEFS/events/kvm/kvm_inj_exception/enable"
+	echo 0 >"$TRACEFS/events/kvm/kvm_exit/filter"
+}
+
 shutdown_trace_show() {
 	[ -n "$TRACEFS" ] || return 0
 	local t

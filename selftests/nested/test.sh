@@ -51,6 +51,7 @@ t_start=$SECONDS
 
 cleanup() {
 	guest_stop >/dev/null 2>&1 || true
+	shutdown_trace_stop
 	local p
 	for p in "${srv_pids[@]}"; do
 		kill "$p" 2>/dev/null || true
@@ -285,7 +286,7 @@ case_multiqueue_traffic() {
 	# would pin every flow to its own choice. Tun sends a flow's replies
 	# to the queue the flow last came in on, so RX queues follow. 16
 	# streams each way leave all on one of 2 queues with odds 2^-15.
-	gcmd 10 "for x in /sys/class/net/eth0/queues/tx-*/xps_cpus; do echo 0 >\$x; done;
+	gcmd 10 "for x in /sys/class/net/eth0/queues/tx-*/xps_cpus; do echo 0 >\$x || exit 1; done;
 		cat /sys/class/net/eth0/queues/tx-*/xps_cpus | tr '\n' ' '; ethtool -S eth0; cat /proc/interrupts" ||
 		{ diag "clearing XPS failed:" "$G_OUT"; return 1; }
 	q0=$(queue_counters "$G_OUT")

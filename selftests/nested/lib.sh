@@ -124,8 +124,26 @@ guest_start() {
 	G_QEMU=$(cat "$dir/qemu.pid" 2>/dev/null) ||
 		{ diag "run-guest did not start QEMU:" "$(tail -n 5 "$dir/run-guest.log")"; return 1; }
 	exec {G_IN}<>"$dir/ctl.in" {G_RD}<>"$dir/ctl.out"
+	CTL_PART=
 	guest_wait_ready 180 "" || return 1
 	G_BOOT_SECS=$((SECONDS - t0))
+}
+
+# ctl_read: one whole line from the guest into CTL_LINE, waiting up to a
+# second; status 1 if none came. bash's `read -t` that times out in the
+# middle of a line (it reads a pipe byte by byte, and under TCG a line can
+# straddle the deadline) returns the part it read: kept here for the next
+# call, so no line is ever cut in two and lost.
+CTL_PART=
+ctl_read() {
+	local part
+	if read -r -t 1 -u "$G_RD" part; then
+		CTL_LINE=$CTL_PART$part
+		CTL_PART=
+		return 0
+	fi
+	CTL_PART+=$part
+	return 1
 }
 
 # guest_wait_ready SECS OLD_BOOT_ID: wait for a READY from a boot other than
@@ -133,7 +151,8 @@ guest_start() {
 guest_wait_ready() {
 	local deadline=$((SECONDS + $1)) old=$2 line
 	while [ "$SECONDS" -lt "$deadline" ]; do
-		if read -r -t 1 -u "$G_RD" line; then
+		if ctl_read; then
+			line=$CTL_LINE
 			case "$line" in
 			"@@READY "*)
 				[ "${line#@@READY }" != "$old" ] || continue
@@ -161,7 +180,8 @@ gcmd() {
 	# One line per command: the guest reads "ID COMMAND" lines.
 	printf '%s %s\n' "$G_SEQ" "${2//$'\n'/ }" >&"$G_IN"
 	while [ "$SECONDS" -lt "$deadline" ]; do
-		if read -r -t 1 -u "$G_RD" line; then
+		if ctl_read; then
+			line=$CTL_LINE
 			case "$line" in
 			"@@DONE $G_SEQ "*) return "${line##* }" ;;
 			"@@DONE "* | "@@READY "*) ;;

@@ -50,6 +50,10 @@ deps:
 check-debug:
 	scripts/check.sh --debug
 
+# make fuzz [SECONDS=60] [SEED=0x...] [KVER=...]: the hostile-guest fuzzer in the test VM.
+fuzz:
+	scripts/fuzz.sh "$(SECONDS)" "$(SEED)"
+
 install: all
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
 	install -D -m 0644 packaging/60-vhnet.rules $(DESTDIR)/etc/udev/rules.d/60-vhnet.rules
@@ -87,5 +91,5 @@ clean:
 distclean: clean
 	rm -rf .cache
 
-.PHONY: all module tools selftests check demo bench lint deps check-debug \
+.PHONY: all module tools selftests check demo bench lint deps check-debug fuzz \
 	install uninstall dkms-install dkms-uninstall clean distclean

@@ -5,6 +5,7 @@
  * alongside) the netlink family. Names are stable: tests parse them.
  */
 #include <linux/debugfs.h>
+#include <linux/slab.h>
 #include <linux/seq_file.h>
 
 #include "vhnet.h"
@@ -20,6 +21,7 @@ static const char * const vhnet_drop_names[VHNET_DROP_NR] = {
 	[VHNET_DROP_BAD_CHAIN] = "drop_bad_chain",
 	[VHNET_DROP_BAD_ADDR] = "drop_bad_addr",
 	[VHNET_DROP_BAD_HDR] = "drop_bad_hdr",
+	[VHNET_DROP_DETACHED] = "drop_detached",
 };
 
 static int vhnet_stats_show(struct seq_file *m, void *v)
@@ -54,17 +56,21 @@ static int vhnet_info_show(struct seq_file *m, void *v)
 {
 	static const char * const states[] = { "stopped", "running", "broken" };
 	struct vhnet_dev *dev = m->private;
-	struct vhnet_dev_info info;
+	struct vhnet_dev_info *info;
 	unsigned int i;
 
-	vhnet_dev_fill_info(dev, &info);
-	seq_printf(m, "id %u\n", info.id);
-	seq_printf(m, "owner_pid %d\n", info.owner_pid);
-	seq_printf(m, "tap_ifindex %d\n", info.tap_ifindex);
-	seq_printf(m, "tap_name %s\n", info.tap_name[0] ? info.tap_name : "-");
-	seq_printf(m, "features 0x%llx\n", info.features);
+	/* Two cpumasks: too large for the stack with NR_CPUS=8192. */
+	info = kmalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return -ENOMEM;
+	vhnet_dev_fill_info(dev, info);
+	seq_printf(m, "id %u\n", info->id);
+	seq_printf(m, "owner_pid %d\n", info->owner_pid);
+	seq_printf(m, "tap_ifindex %d\n", info->tap_ifindex);
+	seq_printf(m, "tap_name %s\n", info->tap_name[0] ? info->tap_name : "-");
+	seq_printf(m, "features 0x%llx\n", info->features);
 	for (i = 0; i < VHNET_NVQS; i++) {
-		const struct vhnet_vq_info *vi = &info.vq[i];
+		const struct vhnet_vq_info *vi = &info->vq[i];
 		const char *q = vhnet_q_names[i];
 
 		seq_printf(m, "%s_ring_size %u\n", q, vi->ring_size);
@@ -75,7 +81,10 @@ static int vhnet_info_show(struct seq_file *m, void *v)
 		seq_printf(m, "%s_state %s\n", q,
 			   vi->state < ARRAY_SIZE(states) ? states[vi->state] : "?");
 		seq_printf(m, "%s_broken_reason %d\n", q, vi->broken);
+		seq_printf(m, "%s_worker_cpus %*pbl\n", q,
+			   cpumask_pr_args(&vi->worker_cpus));
 	}
+	kfree(info);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vhnet_info);

@@ -52,6 +52,20 @@ struct vhnet_tunables vhnet_default_tunables = {
 /* Protects vhnet_default_tunables (netlink writes, open reads). */
 DEFINE_MUTEX(vhnet_defaults_lock);
 
+/*
+ * Every owned instance runs two kernel threads. vhost's workers are threads
+ * of the owner, charged to its RLIMIT_NPROC and killed with it; vhnet's are
+ * kthreads, so this module-wide cap is what keeps a member of group kvm
+ * from opening instances until the host runs out of threads.
+ */
+unsigned int vhnet_max_owners = 8192;
+module_param_named(max_owners, vhnet_max_owners, uint, 0644);
+MODULE_PARM_DESC(max_owners,
+		 "Most instances with an owner (two worker threads each) at once; VHOST_SET_OWNER beyond it fails with EAGAIN (default 8192)");
+
+/* Instances with an owner now (between SET_OWNER and reset or release). */
+static atomic_t vhnet_owners = ATOMIC_INIT(0);
+
 /* id -> instance; entries hold no reference, lookups take one under RCU. */
 static DEFINE_XARRAY_ALLOC1(vhnet_devs);
 static u32 vhnet_next_id = 1;
@@ -62,6 +76,8 @@ static void vhnet_dev_free_rcu(struct rcu_head *rcu)
 {
 	struct vhnet_dev *dev = container_of(rcu, struct vhnet_dev, rcu);
 
+	if (dev->tap_net)
+		put_net(dev->tap_net);
 	put_net(dev->net);
 	kfree(dev);
 }
@@ -112,19 +128,38 @@ static void vhnet_queue_detach(struct vhnet_queue *q)
 {
 	struct socket *sock;
 
-	mutex_lock(&q->vq.mutex);
+	vhnet_vq_lock(&q->vq);
 	vhnet_poll_stop(&q->kick_poll);
 	vhnet_poll_stop(&q->sock_poll);
 	vhnet_rx_unproduce(q);
 	sock = q->sock;
 	q->sock = NULL;
+	q->backend = VHNET_BACKEND_NONE;
 	q->rx_ring = NULL;
 	q->vhost_hlen = 0;
 	q->sock_hlen = 0;
 	vhnet_vq_reset(&q->vq);
-	mutex_unlock(&q->vq.mutex);
+	vhnet_vq_unlock(&q->vq);
 	if (sock)
 		sockfd_put(sock);
+}
+
+/*
+ * Forget the tun device the RX worker learned: its backend changed or went.
+ * Caller holds the RX vq mutex (or the worker is stopped), so the worker,
+ * the only other writer, cannot race.
+ */
+static void vhnet_dev_forget_tap(struct vhnet_dev *dev)
+{
+	struct net *net;
+
+	spin_lock(&dev->tap_lock);
+	WRITE_ONCE(dev->tap_ifindex, 0);
+	net = dev->tap_net;
+	dev->tap_net = NULL;
+	spin_unlock(&dev->tap_lock);
+	if (net)
+		put_net(net);
 }
 
 /* Back to the state right after open. Caller holds dev->mutex. */
@@ -150,11 +185,14 @@ static void vhnet_dev_cleanup(struct vhnet_dev *dev)
 	dev->log_base = 0;
 	dev->features = 0;
 	dev->backend_features = 0;
-	WRITE_ONCE(dev->tap_ifindex, 0);
-	if (dev->mm)
+	vhnet_dev_forget_tap(dev);
+	if (dev->mm) {
 		mmput(dev->mm);
+		atomic_dec(&vhnet_owners);
+	}
 	dev->mm = NULL;
 	dev->owner_pid = 0;
+	cpumask_clear(&dev->owner_cpus);
 }
 
 /* ---- open / release ---- */
@@ -203,6 +241,7 @@ static int vhnet_open(struct inode *inode, struct file *file)
 	if (!dev)
 		return -ENOMEM;
 	mutex_init(&dev->mutex);
+	spin_lock_init(&dev->tap_lock);
 	refcount_set(&dev->ref, 1);
 	dev->net = get_net(current->nsproxy->net_ns);
 	mutex_lock(&vhnet_defaults_lock);
@@ -268,11 +307,20 @@ static long vhnet_set_owner(struct vhnet_dev *dev)
 
 	if (dev->mm)
 		return -EBUSY;
+	if (atomic_inc_return(&vhnet_owners) > READ_ONCE(vhnet_max_owners)) {
+		atomic_dec(&vhnet_owners);
+		pr_warn_ratelimited("instance limit reached (max_owners=%u): VHOST_SET_OWNER refused\n",
+				    READ_ONCE(vhnet_max_owners));
+		return -EAGAIN;
+	}
 	mm = get_task_mm(current);
-	if (!mm)
+	if (!mm) {
+		atomic_dec(&vhnet_owners);
 		return -EINVAL;
+	}
 	dev->mm = mm;
 	dev->owner_pid = task_tgid_nr(current);
+	cpumask_copy(&dev->owner_cpus, current->cpus_ptr);
 
 	net = current->nsproxy->net_ns;
 	if (!net_eq(net, dev->net)) {
@@ -284,7 +332,7 @@ static long vhnet_set_owner(struct vhnet_dev *dev)
 
 	for (i = 0; i < VHNET_NVQS; i++) {
 		snprintf(comm, sizeof(comm), "vhnet-%s-%d", names[i], dev->owner_pid);
-		ret = vhnet_worker_start(&dev->q[i].worker, mm,
+		ret = vhnet_worker_start(&dev->q[i].worker, mm, &dev->owner_cpus,
 					 &dev->tun.worker_cpus, comm);
 		if (ret)
 			goto err_workers;
@@ -297,6 +345,8 @@ err_workers:
 	mmput(mm);
 	dev->mm = NULL;
 	dev->owner_pid = 0;
+	cpumask_clear(&dev->owner_cpus);
+	atomic_dec(&vhnet_owners);
 	return ret;
 }
 
@@ -332,11 +382,11 @@ static long vhnet_set_features(struct vhnet_dev *dev, u64 features)
 	for (i = 0; i < VHNET_NVQS; i++) {
 		struct vhnet_queue *q = &dev->q[i];
 
-		mutex_lock(&q->vq.mutex);
+		vhnet_vq_lock(&q->vq);
 		q->vq.features = features;
 		q->vhost_hlen = vhost_hlen;
 		q->sock_hlen = sock_hlen;
-		mutex_unlock(&q->vq.mutex);
+		vhnet_vq_unlock(&q->vq);
 	}
 	mutex_unlock(&dev->mutex);
 	return 0;
@@ -364,8 +414,8 @@ static long vhnet_set_mem_table(struct vhnet_dev *dev,
 	 * no stale translation is used.
 	 */
 	for (i = 0; i < VHNET_NVQS; i++) {
-		mutex_lock(&dev->q[i].vq.mutex);
-		mutex_unlock(&dev->q[i].vq.mutex);
+		vhnet_vq_lock(&dev->q[i].vq);
+		vhnet_vq_unlock(&dev->q[i].vq);
 	}
 	if (old)
 		kvfree_rcu(old, rcu);
@@ -374,22 +424,27 @@ static long vhnet_set_mem_table(struct vhnet_dev *dev,
 
 /* ---- backend (tap socket) ---- */
 
-static struct socket *vhnet_get_socket(int fd)
+static struct socket *vhnet_get_socket(int fd, enum vhnet_backend *kind)
 {
 	struct socket *sock;
 	struct file *file;
 
+	*kind = VHNET_BACKEND_NONE;
 	if (fd == -1)
 		return NULL;
 	file = fget(fd);
 	if (!file)
 		return ERR_PTR(-ENOTSOCK);
 	sock = tun_get_socket(file);
-	if (!IS_ERR(sock))
+	if (!IS_ERR(sock)) {
+		*kind = VHNET_BACKEND_TUN;
 		return sock;
+	}
 	sock = tap_get_socket(file);
-	if (!IS_ERR(sock))
+	if (!IS_ERR(sock)) {
+		*kind = VHNET_BACKEND_TAP;
 		return sock;
+	}
 	fput(file);
 	/* vhost-net also takes AF_PACKET raw sockets; vhnet does not. */
 	return ERR_PTR(-ENOTSOCK);
@@ -411,6 +466,7 @@ static struct ptr_ring *vhnet_get_ptr_ring(struct file *file)
 static long vhnet_set_backend(struct vhnet_dev *dev, unsigned int index, int fd)
 {
 	struct socket *sock, *old;
+	enum vhnet_backend kind;
 	struct vhnet_queue *q;
 	struct vhnet_vq *vq;
 	long ret = 0;
@@ -423,16 +479,17 @@ static long vhnet_set_backend(struct vhnet_dev *dev, unsigned int index, int fd)
 		ret = -ENOBUFS;
 		goto out;
 	}
+	index = array_index_nospec(index, VHNET_NVQS);
 	q = &dev->q[index];
 	vq = &q->vq;
-	mutex_lock(&vq->mutex);
+	vhnet_vq_lock(vq);
 
 	if (!vhnet_vq_access_ok(vq, vq->num, (unsigned long)vq->desc,
 				(unsigned long)vq->avail, (unsigned long)vq->used)) {
 		ret = -EFAULT;
 		goto out_vq;
 	}
-	sock = vhnet_get_socket(fd);
+	sock = vhnet_get_socket(fd, &kind);
 	if (IS_ERR(sock)) {
 		ret = PTR_ERR(sock);
 		goto out_vq;
@@ -444,16 +501,26 @@ static long vhnet_set_backend(struct vhnet_dev *dev, unsigned int index, int fd)
 	}
 
 	if (sock) {
-		ret = vhnet_vq_start(vq);
-		if (!ret && (vfs_poll(sock->file, NULL) & EPOLLERR))
+		/*
+		 * Refuse a dead tap (a detached queue, a deleted device)
+		 * before anything changes: a refused backend must leave a
+		 * broken ring broken and its state as it was.
+		 */
+		if (vfs_poll(sock->file, NULL) & EPOLLERR) {
 			ret = -EINVAL;
+			goto out_put;
+		}
+		ret = vhnet_vq_start(vq);
 		if (ret)
 			goto out_put;
 	}
 	vhnet_poll_stop(&q->sock_poll);
 	vhnet_rx_unproduce(q);
 	q->sock = sock;
+	q->backend = kind;
 	q->rx_ring = NULL;
+	if (index == VHNET_VQ_RX)
+		vhnet_dev_forget_tap(dev);
 	if (!sock) {
 		vq->state = VHNET_VQ_STOPPED;
 		vq->broken = VHNET_BROKEN_NONE;
@@ -463,7 +530,7 @@ static long vhnet_set_backend(struct vhnet_dev *dev, unsigned int index, int fd)
 	}
 	/* Chains may already be waiting: look at the ring now. */
 	vhnet_worker_queue(&q->worker);
-	mutex_unlock(&vq->mutex);
+	vhnet_vq_unlock(vq);
 	/* If fd named the same backend, this drops the duplicate reference. */
 	if (old)
 		sockfd_put(old);
@@ -474,7 +541,7 @@ out_put:
 	if (sock)
 		sockfd_put(sock);
 out_vq:
-	mutex_unlock(&vq->mutex);
+	vhnet_vq_unlock(vq);
 out:
 	mutex_unlock(&dev->mutex);
 	return ret;
@@ -611,7 +678,7 @@ static long vhnet_vring_ioctl(struct vhnet_dev *dev, unsigned int cmd,
 	q = &dev->q[idx];
 	vq = &q->vq;
 
-	mutex_lock(&vq->mutex);
+	vhnet_vq_lock(vq);
 	switch (cmd) {
 	case VHOST_SET_VRING_NUM:
 		ret = vhnet_vring_set_num(q, argp);
@@ -650,7 +717,9 @@ static long vhnet_vring_ioctl(struct vhnet_dev *dev, unsigned int cmd,
 		break;
 	case VHOST_SET_VRING_KICK:
 		ret = vhnet_vring_set_kick(q, argp);
-		vq->stopped = false;
+		/* Only a kick that took restarts a ring GET_VRING_BASE stopped. */
+		if (!ret)
+			vq->stopped = false;
 		break;
 	case VHOST_SET_VRING_CALL:
 		ret = vhnet_vring_set_eventfd(&vq->call_ctx, argp);
@@ -672,7 +741,7 @@ static long vhnet_vring_ioctl(struct vhnet_dev *dev, unsigned int cmd,
 			ret = -EFAULT;
 		break;
 	}
-	mutex_unlock(&vq->mutex);
+	vhnet_vq_unlock(vq);
 	return ret;
 }
 
@@ -778,9 +847,60 @@ out:
 
 /* ---- control-plane interface ---- */
 
+/*
+ * The tap device of a macvtap/ipvtap backend, asked of its queue. Caller
+ * holds rcu_read_lock(); NULL once the link was deleted (tap_del_queues()
+ * unpublishes the queue's tap under RCU before the device is freed).
+ */
+static struct net_device *vhnet_tap_queue_dev(struct socket *sock)
+{
+	struct tap_queue *tq = container_of(sock, struct tap_queue, sock);
+	struct tap_dev *tap = rcu_dereference(tq->tap);
+
+	return tap ? tap->dev : NULL;
+}
+
+/*
+ * Which tap the instance serves, for reports. Caller holds dev->mutex (so
+ * no queue's backend changes). macvtap/ipvtap: asked of the queue now;
+ * tun: what the RX worker learned from the tap's packets, looked up in
+ * the tap's own netns, which need not be the owner's.
+ */
+static void vhnet_dev_fill_tap(struct vhnet_dev *dev, struct vhnet_dev_info *info)
+{
+	struct net_device *nd = NULL;
+	struct net *net;
+	int i;
+
+	lockdep_assert_held(&dev->mutex);
+	rcu_read_lock();
+	for (i = 0; i < VHNET_NVQS && !nd; i++)
+		if (dev->q[i].backend == VHNET_BACKEND_TAP)
+			nd = vhnet_tap_queue_dev(dev->q[i].sock);
+	if (nd) {
+		info->tap_ifindex = nd->ifindex;
+		strscpy(info->tap_name, nd->name, sizeof(info->tap_name));
+	}
+	rcu_read_unlock();
+	if (nd)
+		return;
+
+	spin_lock(&dev->tap_lock);
+	info->tap_ifindex = dev->tap_ifindex;
+	net = dev->tap_net ? maybe_get_net(dev->tap_net) : NULL;
+	spin_unlock(&dev->tap_lock);
+	if (!net)
+		return;
+	rcu_read_lock();
+	nd = dev_get_by_index_rcu(net, info->tap_ifindex);
+	if (nd)
+		strscpy(info->tap_name, nd->name, sizeof(info->tap_name));
+	rcu_read_unlock();
+	put_net(net);
+}
+
 void vhnet_dev_fill_info(struct vhnet_dev *dev, struct vhnet_dev_info *info)
 {
-	struct net_device *nd;
 	int i;
 
 	memset(info, 0, sizeof(*info));
@@ -788,7 +908,6 @@ void vhnet_dev_fill_info(struct vhnet_dev *dev, struct vhnet_dev_info *info)
 	info->id = dev->id;
 	info->owner_pid = dev->owner_pid;
 	info->features = dev->features;
-	info->tap_ifindex = READ_ONCE(dev->tap_ifindex);
 	for (i = 0; i < VHNET_NVQS; i++) {
 		struct vhnet_queue *q = &dev->q[i];
 		struct vhnet_vq_info *vi = &info->vq[i];
@@ -805,19 +924,18 @@ void vhnet_dev_fill_info(struct vhnet_dev *dev, struct vhnet_dev_info *info)
 		if (q->worker.task) {
 			vi->worker_pid = task_pid_nr(q->worker.task);
 			vi->worker_cpu = task_cpu(q->worker.task);
+			vhnet_worker_get_cpus(&q->worker, &vi->worker_cpus);
 		}
 	}
+	vhnet_dev_fill_tap(dev, info);
 	mutex_unlock(&dev->mutex);
-
-	if (info->tap_ifindex) {
-		rcu_read_lock();
-		nd = dev_get_by_index_rcu(READ_ONCE(dev->net), info->tap_ifindex);
-		if (nd)
-			strscpy(info->tap_name, nd->name, sizeof(info->tap_name));
-		rcu_read_unlock();
-	}
 }
 
+/*
+ * Counters since the last reset. The counters and the reset base are read
+ * under the instance mutex that reset holds: a reset between the two reads
+ * would otherwise make c - base wrap to about 2^64.
+ */
 void vhnet_dev_read_stats(struct vhnet_dev *dev, unsigned int vq,
 			  struct vhnet_vq_counters *out)
 {
@@ -830,7 +948,9 @@ void vhnet_dev_read_stats(struct vhnet_dev *dev, unsigned int vq,
 	memset(out, 0, sizeof(*out));
 	if (vq >= VHNET_NVQS)
 		return;
+	vq = array_index_nospec(vq, VHNET_NVQS);
 	s = &dev->q[vq].vq.stats;
+	mutex_lock(&dev->mutex);
 	do {
 		start = u64_stats_fetch_begin(&s->syncp);
 		*out = s->c;
@@ -840,7 +960,6 @@ void vhnet_dev_read_stats(struct vhnet_dev *dev, unsigned int vq,
 	BUILD_BUG_ON(sizeof(*out) % sizeof(u64));
 	c = (u64 *)out;
 	base = (const u64 *)&s->base;
-	mutex_lock(&dev->mutex);
 	for (i = 0; i < sizeof(*out) / sizeof(u64); i++)
 		c[i] -= base[i];
 	mutex_unlock(&dev->mutex);
@@ -872,12 +991,21 @@ void vhnet_dev_get_tunables(struct vhnet_dev *dev, struct vhnet_tunables *t)
 	mutex_unlock(&dev->mutex);
 }
 
+/*
+ * Apply tunables to a running instance. -EINVAL (nothing changed) if the
+ * instance has an owner and worker-cpus names none of the CPUs it may use.
+ */
 int vhnet_dev_set_tunables(struct vhnet_dev *dev, const struct vhnet_tunables *t)
 {
 	struct vhnet_tunables *d = &dev->tun;
 	int i;
 
 	mutex_lock(&dev->mutex);
+	if (dev->mm && !cpumask_empty(&t->worker_cpus) &&
+	    !cpumask_intersects(&t->worker_cpus, &dev->owner_cpus)) {
+		mutex_unlock(&dev->mutex);
+		return -EINVAL;
+	}
 	WRITE_ONCE(d->tx_batch, t->tx_batch);
 	WRITE_ONCE(d->rx_batch, t->rx_batch);
 	WRITE_ONCE(d->weight_pkts, t->weight_pkts);
@@ -887,7 +1015,8 @@ int vhnet_dev_set_tunables(struct vhnet_dev *dev, const struct vhnet_tunables *t
 	WRITE_ONCE(d->coalesce_us, t->coalesce_us);
 	cpumask_copy(&d->worker_cpus, &t->worker_cpus);
 	for (i = 0; i < VHNET_NVQS; i++)
-		vhnet_worker_set_cpus(&dev->q[i].worker, &d->worker_cpus);
+		vhnet_worker_set_cpus(&dev->q[i].worker, &dev->owner_cpus,
+				      &d->worker_cpus);
 	mutex_unlock(&dev->mutex);
 	return 0;
 }

@@ -126,6 +126,26 @@ static u32 vhnet_nl_broken_reason(enum vhnet_vq_broken_reason why)
 	}
 }
 
+/* Length of the cpulist text of @mask, without the NUL. */
+static int vhnet_nl_cpulist_len(const struct cpumask *mask)
+{
+	return snprintf(NULL, 0, "%*pbl", cpumask_pr_args(mask));
+}
+
+/* A cpulist attribute, printed straight into the message. */
+static int vhnet_nl_put_cpulist(struct sk_buff *skb, int type,
+				const struct cpumask *mask)
+{
+	int len = vhnet_nl_cpulist_len(mask);
+	struct nlattr *attr;
+
+	attr = nla_reserve(skb, type, len + 1);
+	if (!attr)
+		return -EMSGSIZE;
+	snprintf(nla_data(attr), len + 1, "%*pbl", cpumask_pr_args(mask));
+	return 0;
+}
+
 static int vhnet_nl_put_queue_info(struct sk_buff *skb, unsigned int index,
 				   const struct vhnet_vq_info *vi)
 {
@@ -142,7 +162,8 @@ static int vhnet_nl_put_queue_info(struct sk_buff *skb, unsigned int index,
 	    nla_put_s32(skb, VHNET_A_QUEUE_WORKER_CPU, vi->worker_cpu) ||
 	    nla_put_u32(skb, VHNET_A_QUEUE_STATE, vhnet_nl_queue_state(vi->state)) ||
 	    nla_put_u32(skb, VHNET_A_QUEUE_BROKEN_REASON,
-			vhnet_nl_broken_reason(vi->broken))) {
+			vhnet_nl_broken_reason(vi->broken)) ||
+	    vhnet_nl_put_cpulist(skb, VHNET_A_QUEUE_WORKER_CPUS, &vi->worker_cpus)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -153,31 +174,39 @@ static int vhnet_nl_put_queue_info(struct sk_buff *skb, unsigned int index,
 static int vhnet_nl_fill_instance(struct sk_buff *skb, struct vhnet_dev *dev,
 				  u32 portid, u32 seq, int flags, u8 cmd)
 {
-	struct vhnet_dev_info info;
+	struct vhnet_dev_info *info;
 	unsigned int i;
 	void *hdr;
+	int err = -EMSGSIZE;
 
-	vhnet_dev_fill_info(dev, &info);
+	/* Two cpumasks: too large for the stack with NR_CPUS=8192. */
+	info = kmalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return -ENOMEM;
+	vhnet_dev_fill_info(dev, info);
 
 	hdr = genlmsg_put(skb, portid, seq, &vhnet_nl_family, flags, cmd);
 	if (!hdr)
-		return -EMSGSIZE;
-	if (nla_put_u32(skb, VHNET_A_INSTANCE_ID, info.id) ||
-	    nla_put_u32(skb, VHNET_A_INSTANCE_OWNER_PID, info.owner_pid) ||
-	    nla_put_u32(skb, VHNET_A_INSTANCE_TAP_IFINDEX, info.tap_ifindex) ||
-	    nla_put_string(skb, VHNET_A_INSTANCE_TAP_NAME, info.tap_name) ||
-	    nla_put_u64_64bit(skb, VHNET_A_INSTANCE_FEATURES, info.features,
+		goto out_free;
+	if (nla_put_u32(skb, VHNET_A_INSTANCE_ID, info->id) ||
+	    nla_put_u32(skb, VHNET_A_INSTANCE_OWNER_PID, info->owner_pid) ||
+	    nla_put_u32(skb, VHNET_A_INSTANCE_TAP_IFINDEX, info->tap_ifindex) ||
+	    nla_put_string(skb, VHNET_A_INSTANCE_TAP_NAME, info->tap_name) ||
+	    nla_put_u64_64bit(skb, VHNET_A_INSTANCE_FEATURES, info->features,
 			      VHNET_A_INSTANCE_PAD))
 		goto err_cancel;
 	for (i = 0; i < VHNET_NVQS; i++)
-		if (vhnet_nl_put_queue_info(skb, i, &info.vq[i]))
+		if (vhnet_nl_put_queue_info(skb, i, &info->vq[i]))
 			goto err_cancel;
 	genlmsg_end(skb, hdr);
-	return 0;
+	err = 0;
+	goto out_free;
 
 err_cancel:
 	genlmsg_cancel(skb, hdr);
-	return -EMSGSIZE;
+out_free:
+	kfree(info);
+	return err;
 }
 
 /* Drop reasons (stats.h, numbered from 0) to their attributes in "drops". */
@@ -188,6 +217,7 @@ static const u16 vhnet_nl_drop_attr[VHNET_DROP_NR] = {
 	[VHNET_DROP_BAD_CHAIN] = VHNET_A_DROPS_BAD_CHAIN,
 	[VHNET_DROP_BAD_ADDR] = VHNET_A_DROPS_BAD_ADDR,
 	[VHNET_DROP_BAD_HDR] = VHNET_A_DROPS_BAD_HDR,
+	[VHNET_DROP_DETACHED] = VHNET_A_DROPS_DETACHED,
 };
 
 static int vhnet_nl_put_u64_nest(struct sk_buff *skb, int type,
@@ -287,20 +317,12 @@ err_cancel:
 	return -EMSGSIZE;
 }
 
-/* Length of the cpulist text of @mask, without the NUL. */
-static int vhnet_nl_cpulist_len(const struct cpumask *mask)
-{
-	return snprintf(NULL, 0, "%*pbl", cpumask_pr_args(mask));
-}
-
 /* @id 0: the module-wide defaults (no id attribute). */
 static int vhnet_nl_fill_tunables(struct sk_buff *skb,
 				  const struct vhnet_tunables *t, u32 id,
 				  u32 portid, u32 seq, int flags)
 {
-	struct nlattr *attr;
 	void *hdr;
-	int len;
 
 	hdr = genlmsg_put(skb, portid, seq, &vhnet_nl_family, flags,
 			  VHNET_CMD_TUNABLES_GET);
@@ -316,13 +338,9 @@ static int vhnet_nl_fill_tunables(struct sk_buff *skb,
 	    nla_put_u32(skb, VHNET_A_TUNABLES_COALESCE_US, t->coalesce_us))
 		goto err_cancel;
 
-	/* Print the cpulist straight into the message: no bounce buffer. */
-	len = vhnet_nl_cpulist_len(&t->worker_cpus);
-	attr = nla_reserve(skb, VHNET_A_TUNABLES_WORKER_CPUS, len + 1);
-	if (!attr)
+	if (vhnet_nl_put_cpulist(skb, VHNET_A_TUNABLES_WORKER_CPUS,
+				 &t->worker_cpus))
 		goto err_cancel;
-	snprintf(nla_data(attr), len + 1, "%*pbl",
-		 cpumask_pr_args(&t->worker_cpus));
 
 	genlmsg_end(skb, hdr);
 	return 0;
@@ -614,9 +632,12 @@ static int vhnet_nl_tunables_set_doit(struct sk_buff *skb, struct genl_info *inf
 	err = vhnet_nl_parse_tunables(info, t);
 	if (!err) {
 		err = vhnet_dev_set_tunables(dev, t);
-		if (err)
+		if (err) {
 			NL_SET_ERR_MSG_MOD(info->extack,
-					   "the instance refused the tunables");
+					   "worker-cpus has none of the CPUs the instance's owner may run on");
+			NL_SET_BAD_ATTR(info->extack,
+					info->attrs[VHNET_A_TUNABLES_WORKER_CPUS]);
+		}
 	}
 	mutex_unlock(&vhnet_nl_set_lock);
 	vhnet_dev_put(dev);

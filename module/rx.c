@@ -13,12 +13,14 @@
 #include <linux/if_tun.h>
 #include <linux/if_vlan.h>
 #include <linux/net.h>
+#include <linux/percpu.h>
 #include <linux/netdevice.h>
 #include <linux/ptr_ring.h>
 #include <linux/skbuff.h>
 #include <linux/socket.h>
 #include <linux/uio.h>
 #include <linux/virtio_net.h>
+#include <net/net_namespace.h>
 #include <net/xdp.h>
 
 #include "vhnet.h"
@@ -35,26 +37,50 @@ static size_t vhnet_rx_frame_len(void *ptr)
 	return skb->len + (skb_vlan_tag_present(skb) ? VLAN_HLEN : 0);
 }
 
+/*
+ * tun: remember which device (and network namespace) the tap is, from the
+ * packets it hands us; tun has no exported way to ask. Safe under RCU:
+ * tun_detach_all() unpublishes its queues and purges their rings before
+ * the device is unregistered, and unregistering waits for RCU readers
+ * (synchronize_net()) before the device can be freed. Only on a change,
+ * which is rare, does this take tap_lock and a reference on the netns.
+ * macvtap/ipvtap are not read this way: their rings keep packets after the
+ * link is deleted (tap_del_queues()), so skb->dev may be freed; dev.c asks
+ * their queue for the device instead.
+ */
+static void vhnet_rx_learn_tun(struct vhnet_dev *dev, const struct sk_buff *skb)
+{
+	struct net_device *nd = skb->dev;
+	struct net *net;
+
+	if (!nd)
+		return;
+	if (READ_ONCE(dev->tap_ifindex) == nd->ifindex &&
+	    READ_ONCE(dev->tap_net) == dev_net(nd))
+		return;
+	net = maybe_get_net(dev_net(nd));
+	if (!net)
+		return;
+	spin_lock(&dev->tap_lock);
+	swap(dev->tap_net, net);
+	WRITE_ONCE(dev->tap_ifindex, nd->ifindex);
+	spin_unlock(&dev->tap_lock);
+	if (net)
+		put_net(net);
+}
+
 static void *vhnet_rx_peek(struct vhnet_queue *q, u32 batch)
 {
 	if (q->rxq_head == q->rxq_tail) {
 		void *first;
 
 		q->rxq_head = 0;
-		/*
-		 * Inside RCU so the device the first skb names cannot be
-		 * freed before we read its ifindex: tun purges and frees only
-		 * after synchronize_net().
-		 */
 		rcu_read_lock();
 		q->rxq_tail = ptr_ring_consume_batched(q->rx_ring, q->rxq, batch);
 		first = q->rxq_tail ? q->rxq[0] : NULL;
-		if (first && !tun_is_xdp_frame(first)) {
-			struct sk_buff *skb = first;
-
-			if (skb->dev && READ_ONCE(q->dev->tap_ifindex) != skb->dev->ifindex)
-				WRITE_ONCE(q->dev->tap_ifindex, skb->dev->ifindex);
-		}
+		if (first && q->backend == VHNET_BACKEND_TUN &&
+		    !tun_is_xdp_frame(first))
+			vhnet_rx_learn_tun(q->dev, first);
 		rcu_read_unlock();
 		if (!q->rxq_tail)
 			return NULL;
@@ -84,14 +110,42 @@ static bool vhnet_rx_tap_full(void *arg)
 }
 
 /*
+ * Packets vhnet_rx_unproduce() could not hand back, counted on the CPU
+ * that ran ptr_ring_unconsume(): its destroy callback has no argument, and
+ * it runs synchronously, under the ring's locks, on the caller's CPU.
+ */
+static DEFINE_PER_CPU(unsigned int, vhnet_rx_unreturned);
+
+static void vhnet_rx_free_unreturned(void *ptr)
+{
+	__this_cpu_inc(vhnet_rx_unreturned);
+	tun_ptr_free(ptr);
+}
+
+/*
  * Return packets we took but did not deliver to the tap's ring, so a
- * backend change or reset loses nothing. Caller holds vq.mutex.
+ * backend change or reset loses nothing it can keep. A starved guest's
+ * tap has usually refilled its ring meanwhile; what no longer fits is
+ * freed and counted as a drop (detached), never lost uncounted.
+ * Caller holds vq.mutex.
  */
 void vhnet_rx_unproduce(struct vhnet_queue *q)
 {
-	if (q->rx_ring && q->rxq_head != q->rxq_tail)
-		ptr_ring_unconsume(q->rx_ring, q->rxq + q->rxq_head,
-				   q->rxq_tail - q->rxq_head, tun_ptr_free);
+	unsigned int held = q->rxq_tail - q->rxq_head;
+	unsigned int before, lost;
+
+	lockdep_assert_held(&q->vq.mutex);
+	if (q->rx_ring && held) {
+		preempt_disable();
+		before = __this_cpu_read(vhnet_rx_unreturned);
+		ptr_ring_unconsume(q->rx_ring, q->rxq + q->rxq_head, held,
+				   vhnet_rx_free_unreturned);
+		lost = __this_cpu_read(vhnet_rx_unreturned) - before;
+		preempt_enable();
+		if (lost)
+			vhnet_vq_count(&q->vq, &q->vq.stats.c.drops[VHNET_DROP_DETACHED],
+				       lost);
+	}
 	q->rxq_head = 0;
 	q->rxq_tail = 0;
 }
@@ -100,8 +154,10 @@ void vhnet_rx_unproduce(struct vhnet_queue *q)
  * Collect guest buffers for datalen bytes: up to quota chains (1 without
  * mergeable buffers). On success q->heads[0..*nheads) and q->iov[0..*niov)
  * describe them, the last head's len trimmed to what the packet uses.
- * -EAGAIN: not enough buffers now (all given back); -E2BIG: the packet can
- * never fit (all given back); -EIO: the ring broke.
+ * -EAGAIN: not enough buffers now; -E2BIG: the packet can never fit;
+ * -EIO: the ring broke. On every error every chain taken is given back,
+ * the malformed one included, so GET_VRING_BASE (and the next backend)
+ * starts at the first buffer the guest did not get back.
  */
 static int vhnet_rx_get_bufs(struct vhnet_queue *q, size_t datalen,
 			     unsigned int quota, unsigned int *nheads,
@@ -121,8 +177,10 @@ static int vhnet_rx_get_bufs(struct vhnet_queue *q, size_t datalen,
 		}
 		head = vhnet_vq_get_desc(vq, q->iov + seg, UIO_MAXIOV - seg,
 					 &out, &in);
-		if (head < 0)
-			return -EIO;
+		if (head < 0) {
+			ret = -EIO;
+			goto discard;
+		}
 		if (head == vq->num) {
 			ret = -EAGAIN;
 			goto discard;
@@ -130,7 +188,9 @@ static int vhnet_rx_get_bufs(struct vhnet_queue *q, size_t datalen,
 		if (out) {
 			/* An RX chain the device may only write. */
 			vhnet_vq_break(vq, VHNET_BROKEN_BAD_CHAIN);
-			return -EIO;
+			h++;	/* give it back too: the ring stops before it */
+			ret = -EIO;
+			goto discard;
 		}
 		len = iov_length(q->iov + seg, in);
 		q->heads[h].id = head;
@@ -213,6 +273,7 @@ void vhnet_rx_work(struct vhnet_worker *w)
 	sock = q->sock;
 	if (!sock || !vhnet_vq_running(vq))
 		goto out;
+	vhnet_vq_pass_begin(vq);
 
 	batch = clamp_t(u32, READ_ONCE(t->rx_batch), 1, VHNET_RX_BATCH_MAX);
 	wpkts = READ_ONCE(t->weight_pkts);
@@ -255,7 +316,8 @@ void vhnet_rx_work(struct vhnet_worker *w)
 			if (vhnet_vq_enable_notify(vq)) {
 				vhnet_vq_disable_notify(vq);
 				/* Bounded: the guest may keep adding too little. */
-				if (++pkts >= wpkts) {
+				if (vhnet_vq_exceeds_weight(vq, ++pkts, bytes,
+							    wpkts, wbytes)) {
 					requeue = true;
 					break;
 				}
@@ -304,7 +366,7 @@ void vhnet_rx_work(struct vhnet_worker *w)
 		}
 next:
 		bytes += frame;
-		if (++pkts >= wpkts || bytes >= wbytes) {
+		if (vhnet_vq_exceeds_weight(vq, ++pkts, bytes, wpkts, wbytes)) {
 			requeue = true;
 			break;
 		}

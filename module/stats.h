@@ -19,6 +19,7 @@ enum vhnet_drop_reason {
 	VHNET_DROP_BAD_CHAIN,	/* malformed descriptor chain (loop, too long, wrong direction) */
 	VHNET_DROP_BAD_ADDR,	/* guest address outside the memory table, or faulted */
 	VHNET_DROP_BAD_HDR,	/* virtio-net header short or invalid */
+	VHNET_DROP_DETACHED,	/* RX: held for the guest when the backend went, tap full */
 	VHNET_DROP_NR
 };
 

@@ -86,6 +86,7 @@ void vhnet_tx_work(struct vhnet_worker *w)
 	sock = q->sock;
 	if (!sock || !vhnet_vq_running(vq))
 		goto out;
+	vhnet_vq_pass_begin(vq);
 
 	batch = READ_ONCE(t->tx_batch);
 	wpkts = READ_ONCE(t->weight_pkts);
@@ -135,7 +136,7 @@ void vhnet_tx_work(struct vhnet_worker *w)
 		inbatch++;
 		if (inbatch >= batch)
 			vhnet_vq_flush_batch(vq, &inbatch, cpkts, cus, false);
-		if (++pkts >= wpkts || bytes >= wbytes) {
+		if (vhnet_vq_exceeds_weight(vq, ++pkts, bytes, wpkts, wbytes)) {
 			requeue = true;
 			break;
 		}

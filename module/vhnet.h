@@ -61,6 +61,7 @@ struct vhnet_vq_info {
 	int worker_cpu;
 	enum vhnet_vq_state state;
 	enum vhnet_vq_broken_reason broken;
+	struct cpumask worker_cpus;	/* where the worker may run; empty: none */
 };
 
 struct vhnet_dev_info {
@@ -70,6 +71,13 @@ struct vhnet_dev_info {
 	char tap_name[IFNAMSIZ];
 	u64 features;
 	struct vhnet_vq_info vq[VHNET_NVQS];
+};
+
+/* What kind of socket a queue's backend is (they differ in what is safe). */
+enum vhnet_backend {
+	VHNET_BACKEND_NONE,
+	VHNET_BACKEND_TUN,	/* tun/tap device: tun_get_socket() */
+	VHNET_BACKEND_TAP,	/* macvtap/ipvtap queue: tap_get_socket() */
 };
 
 /* One virtqueue of the pair, with its thread and its side of the tap. */
@@ -83,6 +91,7 @@ struct vhnet_queue {
 
 	/* Protected by vq.mutex; writers also hold the device mutex. */
 	struct socket *sock;
+	enum vhnet_backend backend;
 	struct ptr_ring *rx_ring;	/* RX: the tap's queue of packets for us */
 	size_t vhost_hlen;		/* vnet header we add/strip (VHOST_NET_F_VIRTIO_NET_HDR) */
 	size_t sock_hlen;		/* vnet header the tap adds/expects */
@@ -104,9 +113,10 @@ struct vhnet_queue {
 struct vhnet_dev {
 	/*
 	 * Serialises every ioctl on this instance and its teardown.
-	 * Protects: mm, owner_pid, net, features, backend_features, mem
-	 * (writers), log_base, log_ctx, tun (writers), the worker tasks,
-	 * and the stats base.
+	 * Protects: mm, owner_pid, owner_cpus, net, features,
+	 * backend_features, mem (writers), log_base, log_ctx, tun (writers),
+	 * the worker tasks, the stats base, and each queue's sock and
+	 * backend (writers also hold that queue's vq mutex).
 	 */
 	struct mutex mutex;
 	refcount_t ref;
@@ -117,6 +127,12 @@ struct vhnet_dev {
 
 	struct mm_struct *mm;	/* owner's address space (mm_users held) */
 	pid_t owner_pid;
+	/*
+	 * CPUs the owner was allowed at VHOST_SET_OWNER (its cpuset and
+	 * affinity). Workers never run outside them: vhost's workers are
+	 * threads of the owner and inherit them the same way.
+	 */
+	struct cpumask owner_cpus;
 	u64 features;
 	u64 backend_features;
 	u64 log_base;
@@ -128,8 +144,15 @@ struct vhnet_dev {
 	/* Written under mutex with WRITE_ONCE; workers READ_ONCE per pass. */
 	struct vhnet_tunables tun;
 
-	/* Learned from the packets the tap hands us (0: not yet seen). */
+	/*
+	 * tun backends: the tap device, learned from the packets it hands
+	 * us (rx.c; 0 and NULL until then), and its netns (referenced: a tap
+	 * may live in another netns than the owner). Written by the RX
+	 * worker only when they change, both under tap_lock.
+	 */
+	spinlock_t tap_lock;
 	int tap_ifindex;
+	struct net *tap_net;
 
 	struct dentry *debugfs;
 	struct vhnet_queue q[VHNET_NVQS];
@@ -147,6 +170,7 @@ void vhnet_dev_get_tunables(struct vhnet_dev *dev, struct vhnet_tunables *t);
 int vhnet_dev_set_tunables(struct vhnet_dev *dev, const struct vhnet_tunables *t);
 
 /* dev.c: module plumbing */
+extern unsigned int vhnet_max_owners;
 int vhnet_dev_register(void);
 void vhnet_dev_unregister(void);
 

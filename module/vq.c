@@ -13,6 +13,8 @@
 #include <linux/eventfd.h>
 #include <linux/file.h>
 #include <linux/log2.h>
+#include <linux/nospec.h>
+#include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/uaccess.h>
 #include <linux/virtio_config.h>
@@ -84,6 +86,7 @@ void vhnet_vq_reset(struct vhnet_vq *vq)
 	vq->state = VHNET_VQ_STOPPED;
 	vq->broken = VHNET_BROKEN_NONE;
 	vq->busyloop_timeout = 0;
+	vq->walked = 0;
 	atomic_set(&vq->kick_events, 0);
 }
 
@@ -230,6 +233,13 @@ vhnet_chain_indirect(struct vhnet_vq *vq, struct vhnet_chain *c,
 		/* A table of count entries cannot chain through more. */
 		if (++found > count)
 			return VHNET_BROKEN_BAD_CHAIN;
+		vq->walked++;
+		/*
+		 * Up to 65536 entries that may move no data: let the CPU go
+		 * now and then (we hold only the vq mutex).
+		 */
+		if (!(found % 1024))
+			cond_resched();
 		if (vhnet_vq_copy_from_guest(vq, &d, base + (u64)i * sizeof(d),
 					     sizeof(d)))
 			return VHNET_BROKEN_BAD_ADDR;
@@ -264,6 +274,14 @@ static bool vhnet_vq_read_avail_idx(struct vhnet_vq *vq)
 		vhnet_vq_break(vq, VHNET_BROKEN_BAD_INDEX);
 		return false;
 	}
+	if (idx != vq->avail_idx)
+		/*
+		 * Ring entries are read only after the index that covers
+		 * them, on every path that learns a new index (get_desc,
+		 * enable_notify): pairs with the guest's write barrier
+		 * before it publishes idx.
+		 */
+		smp_rmb();
 	vq->avail_idx = idx;
 	return true;
 }
@@ -282,6 +300,7 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 	unsigned int head, i, found = 0;
 	struct vhnet_desc d;
 	__le16 raw;
+	u16 flags;
 
 	if (vq->state != VHNET_VQ_RUNNING)
 		return -EIO;
@@ -290,8 +309,6 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 			return -EIO;
 		if (vq->avail_idx == vq->last_avail_idx)
 			return vq->num;
-		/* Read the ring entries only after the index that covers them. */
-		smp_rmb();
 	}
 
 	if (get_user(raw, vhnet_avail_ring(vq) + (vq->last_avail_idx & (vq->num - 1)))) {
@@ -303,6 +320,7 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 		vhnet_vq_break(vq, VHNET_BROKEN_BAD_INDEX);
 		return -EIO;
 	}
+	head = array_index_nospec(head, vq->num);
 
 	*out = 0;
 	*in = 0;
@@ -313,23 +331,36 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 			why = VHNET_BROKEN_BAD_CHAIN;
 			goto broken;
 		}
+		vq->walked++;
 		if (copy_from_user(&d, vq->desc + i, sizeof(d))) {
 			why = VHNET_BROKEN_BAD_ACCESS;
 			goto broken;
 		}
-		if (le16_to_cpu(d.flags) & VRING_DESC_F_INDIRECT)
+		flags = le16_to_cpu(d.flags);
+		if (flags & VRING_DESC_F_INDIRECT) {
+			/*
+			 * An indirect descriptor ends its chain (virtio 1.x
+			 * 2.7.5.3.1: never INDIRECT with NEXT), so a chain
+			 * walks at most one table.
+			 */
+			if (flags & VRING_DESC_F_NEXT) {
+				why = VHNET_BROKEN_BAD_CHAIN;
+				goto broken;
+			}
 			why = vhnet_chain_indirect(vq, &c, &d);
-		else
+		} else {
 			why = vhnet_chain_add(vq, &c, &d);
+		}
 		if (why)
 			goto broken;
-		if (!(le16_to_cpu(d.flags) & VRING_DESC_F_NEXT))
+		if (!(flags & VRING_DESC_F_NEXT))
 			break;
 		i = le16_to_cpu(d.next);
 		if (i >= vq->num) {
 			why = VHNET_BROKEN_BAD_CHAIN;
 			goto broken;
 		}
+		i = array_index_nospec(i, vq->num);
 	}
 	vq->last_avail_idx++;
 	return head;
@@ -520,22 +551,27 @@ void vhnet_vq_signal(struct vhnet_vq *vq, u32 coalesce_pkts, u32 coalesce_us,
 }
 
 /*
- * Spin for up to us microseconds (or until the CPU is wanted elsewhere)
- * waiting for more(arg): trades CPU for the latency of a sleep/wakeup.
- * Returns true if work showed up.
+ * Spin for up to us microseconds waiting for more(arg): trades CPU for the
+ * latency of a sleep/wakeup. Stops early when the CPU is wanted elsewhere
+ * or the control path wants the vq mutex we hold (vhnet_vq_lock(): an
+ * ioctl, a close after the owner died, a memory-table swap). Returns true
+ * if work showed up.
  */
 bool vhnet_vq_busypoll(struct vhnet_vq *vq, u32 us, bool (*more)(void *arg),
 		       void *arg)
 {
-	u64 end = local_clock() + (u64)us * NSEC_PER_USEC;
+	u64 end;
 
+	lockdep_assert_held(&vq->mutex);
+	us = min_t(u32, us, VHNET_VQ_BUSYPOLL_MAX_US);
+	end = local_clock() + (u64)us * NSEC_PER_USEC;
 	vhnet_vq_count(vq, &vq->stats.c.busypoll_rounds, 1);
 	do {
 		if (more(arg))
 			return true;
 		cpu_relax();
 	} while (!need_resched() && !signal_pending(current) &&
-		 local_clock() < end);
+		 !atomic_read(&vq->ctl_waiting) && local_clock() < end);
 	return false;
 }
 

@@ -6,7 +6,10 @@
 #ifndef _VHNET_VQ_H
 #define _VHNET_VQ_H
 
+#include <linux/atomic.h>
 #include <linux/eventfd.h>
+#include <linux/lockdep.h>
+#include <linux/minmax.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/uio.h>
@@ -60,6 +63,22 @@ struct vhnet_used_hdr {
 
 #define VHNET_VQ_MAX_NUM	32768
 
+/*
+ * Descriptors (ring and indirect entries) one pass may walk before it
+ * yields. The packet and byte weights count chains; a chain can hold up to
+ * VHNET_VQ_MAX_NUM + 65536 descriptors that move no data (zero length,
+ * one indirect table of empty entries), so without this bound a guest
+ * could make one pass walk ~2^24 descriptors with the vq mutex held (the
+ * CVE-2019-3900 class) and stall every ioctl and close on the queue.
+ */
+#define VHNET_VQ_DESC_WEIGHT	65536
+
+/*
+ * Longest busy-poll spin, whatever VHOST_SET_VRING_BUSYLOOP_TIMEOUT or the
+ * busypoll-us tunable asked for: the worker spins with the vq mutex held.
+ */
+#define VHNET_VQ_BUSYPOLL_MAX_US	100000
+
 /* One element of a multi-buffer (mergeable) used update. */
 struct vhnet_vq_head {
 	u32 id;
@@ -111,8 +130,56 @@ struct vhnet_vq {
 	/* Guest notifications seen by the kick wakeup, folded in by the worker. */
 	atomic_t kick_events;
 
+	/* Descriptors walked in the current pass (see VHNET_VQ_DESC_WEIGHT). */
+	u32 walked;
+
+	/*
+	 * Control-path callers waiting for (or holding) the mutex; a busy-
+	 * polling worker lets go as soon as this is non-zero. See
+	 * vhnet_vq_lock().
+	 */
+	atomic_t ctl_waiting;
+
 	struct vhnet_vq_stats stats;
 };
+
+/*
+ * Take the vq mutex from the control path (ioctls, release, netlink). A
+ * worker that busy-polls holds the mutex while it spins; announcing the
+ * wait first makes it stop at once instead of at its deadline.
+ */
+static inline void vhnet_vq_lock(struct vhnet_vq *vq)
+{
+	atomic_inc(&vq->ctl_waiting);
+	mutex_lock(&vq->mutex);
+	atomic_dec(&vq->ctl_waiting);
+}
+
+static inline void vhnet_vq_unlock(struct vhnet_vq *vq)
+{
+	mutex_unlock(&vq->mutex);
+}
+
+/* Start of a worker pass: its descriptor budget starts afresh. */
+static inline void vhnet_vq_pass_begin(struct vhnet_vq *vq)
+{
+	lockdep_assert_held(&vq->mutex);
+	vq->walked = 0;
+}
+
+/*
+ * The one starvation check of a pass: true once it moved @pkts chains or
+ * @bytes bytes (the instance's weights) or walked VHNET_VQ_DESC_WEIGHT
+ * descriptors; the worker then requeues itself and yields, so one queue
+ * cannot starve the other queue, other instances or the host.
+ */
+static inline bool vhnet_vq_exceeds_weight(const struct vhnet_vq *vq,
+					   unsigned int pkts, u64 bytes,
+					   u32 weight_pkts, u32 weight_bytes)
+{
+	return pkts >= weight_pkts || bytes >= weight_bytes ||
+	       vq->walked >= VHNET_VQ_DESC_WEIGHT;
+}
 
 static inline bool vhnet_vq_has(const struct vhnet_vq *vq, unsigned int bit)
 {
@@ -161,10 +228,15 @@ void vhnet_vq_flush_batch(struct vhnet_vq *vq, unsigned int *inbatch,
 bool vhnet_vq_busypoll(struct vhnet_vq *vq, u32 us, bool (*more)(void *arg),
 		       void *arg);
 
-/* Busy-poll budget: the larger of the instance tunable and the ring's own. */
+/*
+ * Busy-poll budget: the larger of the instance tunable and the ring's own
+ * (any u32 from VHOST_SET_VRING_BUSYLOOP_TIMEOUT, as vhost-net accepts),
+ * capped at VHNET_VQ_BUSYPOLL_MAX_US.
+ */
 static inline u32 vhnet_vq_busypoll_us(const struct vhnet_vq *vq, u32 tunable)
 {
-	return max(tunable, vq->busyloop_timeout);
+	return min_t(u32, max(tunable, vq->busyloop_timeout),
+		     VHNET_VQ_BUSYPOLL_MAX_US);
 }
 
 static inline bool vhnet_vq_has_avail(void *vq)

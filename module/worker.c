@@ -56,22 +56,47 @@ void vhnet_worker_queue(struct vhnet_worker *w)
 		wake_up_process(w->task);
 }
 
-void vhnet_worker_set_cpus(struct vhnet_worker *w, const struct cpumask *cpus)
+/*
+ * Place the worker: on the CPUs its owner may use (@owner: the owner's
+ * cpuset and affinity at VHOST_SET_OWNER), narrowed to @tunable when that
+ * is set and leaves any of them. Never wider than @owner, so a VM's
+ * cpuset (libvirt emulatorpin, systemd AllowedCPUs) and the isolcpus
+ * housekeeping split hold for its workers as for vhost's, which are
+ * threads of the owner. Caller holds the device mutex.
+ */
+void vhnet_worker_set_cpus(struct vhnet_worker *w, const struct cpumask *owner,
+			   const struct cpumask *tunable)
 {
+	cpumask_var_t mask;
+
 	if (!w->task)
 		return;
-	if (cpumask_empty(cpus) || !cpumask_intersects(cpus, cpu_online_mask))
-		set_cpus_allowed_ptr(w->task, cpu_possible_mask);
+	if (!zalloc_cpumask_var(&mask, GFP_KERNEL))
+		return;		/* keep the placement the thread has */
+	if (!cpumask_and(mask, owner, tunable) ||
+	    !cpumask_intersects(mask, cpu_online_mask))
+		cpumask_copy(mask, owner);
+	set_cpus_allowed_ptr(w->task, mask);
+	free_cpumask_var(mask);
+}
+
+/* Where the worker may run now. Caller holds the device mutex. */
+void vhnet_worker_get_cpus(struct vhnet_worker *w, struct cpumask *out)
+{
+	if (w->task)
+		cpumask_copy(out, w->task->cpus_ptr);
 	else
-		set_cpus_allowed_ptr(w->task, cpus);
+		cpumask_clear(out);
 }
 
 /*
- * Create the thread for the calling owner: it borrows mm and joins the
- * caller's cgroups before it runs. Caller holds the device mutex.
+ * Create the thread for the calling owner: it borrows mm, joins the
+ * caller's cgroups and is placed (vhnet_worker_set_cpus()) before it runs.
+ * Caller holds the device mutex.
  */
 int vhnet_worker_start(struct vhnet_worker *w, struct mm_struct *mm,
-		       const struct cpumask *cpus, const char *name)
+		       const struct cpumask *owner_cpus,
+		       const struct cpumask *tunable_cpus, const char *name)
 {
 	struct task_struct *task;
 	int ret;
@@ -87,7 +112,7 @@ int vhnet_worker_start(struct vhnet_worker *w, struct mm_struct *mm,
 	}
 	get_task_struct(task);
 	w->task = task;
-	vhnet_worker_set_cpus(w, cpus);
+	vhnet_worker_set_cpus(w, owner_cpus, tunable_cpus);
 	wake_up_process(task);
 	return 0;
 }

@@ -55,10 +55,13 @@ struct vhnet_poll {
 /* worker.c */
 void vhnet_worker_init(struct vhnet_worker *w, vhnet_work_fn fn);
 int vhnet_worker_start(struct vhnet_worker *w, struct mm_struct *mm,
-		       const struct cpumask *cpus, const char *name);
+		       const struct cpumask *owner_cpus,
+		       const struct cpumask *tunable_cpus, const char *name);
 void vhnet_worker_stop(struct vhnet_worker *w);
 void vhnet_worker_queue(struct vhnet_worker *w);
-void vhnet_worker_set_cpus(struct vhnet_worker *w, const struct cpumask *cpus);
+void vhnet_worker_set_cpus(struct vhnet_worker *w, const struct cpumask *owner,
+			   const struct cpumask *tunable);
+void vhnet_worker_get_cpus(struct vhnet_worker *w, struct cpumask *out);
 void vhnet_poll_init(struct vhnet_poll *p, struct vhnet_worker *w,
 		     __poll_t mask, atomic_t *events);
 int vhnet_poll_start(struct vhnet_poll *p, struct file *file);

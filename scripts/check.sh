@@ -99,6 +99,9 @@ count_ktap() {
 	fi
 }
 
+# One boot per kernel and part of the suite (selftests/run-in-vm.sh): the
+# host part on two vCPUs, the nested guests on one.
+parts=("host 2" "nested 1")
 times=()
 for kver in $kvers; do
 	step "kernel $kver"
@@ -107,36 +110,40 @@ for kver in $kvers; do
 		record FAIL "$kver build"
 		continue
 	fi
-	out=$top/.cache/check/vm-$kver
-	# A debug kernel runs everything several times slower.
-	limit=${VM_TIMEOUT:-$((debug ? 5400 : 1500))}
-	selftests/vm/run --kver "$kver" --out "$out" --timeout "$limit" -- \
-		env VHNET_KO="$ko" VHNET_BIN="$bin" selftests/run-in-vm.sh
-	vm_status=$?
-	kt=$((SECONDS - kt0))
-	if [ "$vm_status" = 0 ]; then
-		record PASS "$kver vm: suite ran to the end"
-	else
-		record FAIL "$kver vm: exit status $vm_status"
-		scripts/vm-post-mortem.sh "$out" "$vm_status"
-	fi
-	for f in "$out"/files/*.ktap; do
-		[ -e "$f" ] || continue
-		name=$(basename "$f" .ktap)
-		nfail=$(grep -c '^FAIL' "$results")
-		count_ktap "$kver" "$name" "$f" "$(cat "$out/files/$name.rc" 2>/dev/null || echo '?')"
-		# A failing test's last words, so CI output alone can explain it.
-		if [ "$(grep -c '^FAIL' "$results")" != "$nfail" ]; then
-			echo ">>> the last 40 lines of $kver $name:"
-			tail -n 40 "$f" | sed 's/^/    /'
+	for p in "${parts[@]}"; do
+		read -r part smp <<<"$p"
+		step "kernel $kver, $part part ($smp vCPU)"
+		out=$top/.cache/check/vm-$kver-$part
+		# A debug kernel runs everything several times slower.
+		limit=${VM_TIMEOUT:-$((debug ? 5400 : 1500))}
+		VM_SMP=$smp selftests/vm/run --kver "$kver" --out "$out" \
+			--timeout "$limit" -- \
+			env VHNET_KO="$ko" VHNET_BIN="$bin" VHNET_PART="$part" selftests/run-in-vm.sh
+		vm_status=$?
+		if [ "$vm_status" = 0 ]; then
+			record PASS "$kver $part vm: suite ran to the end"
+		else
+			record FAIL "$kver $part vm: exit status $vm_status"
+			scripts/vm-post-mortem.sh "$out" "$vm_status"
+		fi
+		for f in "$out"/files/*.ktap; do
+			[ -e "$f" ] || continue
+			name=$(basename "$f" .ktap)
+			nfail=$(grep -c '^FAIL' "$results")
+			count_ktap "$kver $part" "$name" "$f" "$(cat "$out/files/$name.rc" 2>/dev/null || echo '?')"
+			# A failing test's last words, so CI output alone can explain it.
+			if [ "$(grep -c '^FAIL' "$results")" != "$nfail" ]; then
+				echo ">>> the last 40 lines of $kver $part $name:"
+				tail -n 40 "$f" | sed 's/^/    /'
+			fi
+		done
+		if scripts/kernel-reports.sh "$out"; then
+			record PASS "$kver $part kernel log: no reports"
+		else
+			record FAIL "$kver $part kernel log: no reports"
 		fi
 	done
-	times+=("$kver ${kt}s")
-	if scripts/kernel-reports.sh "$out"; then
-		record PASS "$kver kernel log: no reports"
-	else
-		record FAIL "$kver kernel log: no reports"
-	fi
+	times+=("$kver $((SECONDS - kt0))s")
 done
 
 if [ "$debug" = 0 ] && [ -z "${KVER:-}" ]; then

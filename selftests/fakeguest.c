@@ -13,11 +13,9 @@
  *   +------------------+   RX vq 0   +--------+  egress   | AF_PACKET |
  *                                                         +-----------+
  *
- * What the device sends into the tap comes out of tap0's ingress, where a
- * packet socket with PACKET_VNET_HDR captures it together with its
- * virtio-net header. What a packet socket transmits on tap0 is queued on
- * the tap for the device to read. Reading or writing the tap fd itself
- * would race with the device, which owns the queue.
+ * The guest model (memory, rings, tap and packet sockets) is guest.c's;
+ * this file holds the test policy: how buffers are cut into descriptors,
+ * what is expected, and the harness around it.
  *
  * Every byte and every virtio-net header field is checked end to end, and
  * so are used ring entries, call eventfds (and their suppression) and the
@@ -30,25 +28,16 @@
 #include <glob.h>
 #include <limits.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <net/if.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <linux/if_ether.h>
-#include <linux/if_packet.h>
-#include <linux/if_tun.h>
 #include <linux/vhost.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -62,11 +51,7 @@
  */
 #pragma GCC diagnostic ignored "-Wclobbered"
 #include "kselftest_harness.h"
-
-typedef __u8 u8;
-typedef __u16 u16;
-typedef __u32 u32;
-typedef __u64 u64;
+#include "guest.h"
 
 #define DEFAULT_DEV	"/dev/vhnet"
 #define DEBUGFS_DIR	"/sys/kernel/debug/vhnet"
@@ -82,8 +67,9 @@ typedef __u64 u64;
 /* The first buffer of every test straddles the region boundary. */
 #define POOL_FIRST	(GPA_BASE + REGION_SIZE - 1111)
 
-#define RX_VQ		0
-#define TX_VQ		1
+/* Short names: every test says which queue it means. */
+#define RX_VQ		GUEST_RX_VQ
+#define TX_VQ		GUEST_TX_VQ
 
 #define TAP_MTU		9000
 #define MAX_FRAME	65536
@@ -96,7 +82,6 @@ typedef __u64 u64;
 #define WAIT_MS		5000	/* anything expected to happen, under TCG */
 #define QUIET_MS	200	/* something expected NOT to happen */
 
-#define GSO_MSS		1448
 #define GSO_FRAME	65014	/* eth + IPv4 tot_len 65000 */
 #define BURST		20000
 #define BURST_WINDOW	256
@@ -107,28 +92,21 @@ enum layout {
 	LAYOUT_INDIRECT,	/* the split chain in an indirect table */
 };
 
-enum pkt_kind {
-	PKT_PLAIN,		/* no offload: ethertype 0x88b5, pattern payload */
-	PKT_CSUM,		/* TCPv4, checksum left to the receiver */
-	PKT_GSO4,		/* TCPv4 GSO */
-	PKT_GSO6,		/* TCPv6 GSO */
-};
-
 struct pkt_case {
 	unsigned int len;
-	enum pkt_kind kind;
+	enum guest_pkt_kind kind;
 };
 
 static const struct pkt_case pkt_cases[] = {
-	{ 60, PKT_PLAIN },
-	{ 64, PKT_PLAIN },
-	{ 333, PKT_PLAIN },
-	{ 1514, PKT_PLAIN },
-	{ 1514, PKT_CSUM },
-	{ TAP_MTU + ETH_HLEN, PKT_PLAIN },
-	{ GSO_FRAME, PKT_GSO4 },
-	{ 32074, PKT_GSO6 },
-	{ 60, PKT_PLAIN },
+	{ 60, GUEST_PKT_PLAIN },
+	{ 64, GUEST_PKT_PLAIN },
+	{ 333, GUEST_PKT_PLAIN },
+	{ 1514, GUEST_PKT_PLAIN },
+	{ 1514, GUEST_PKT_CSUM },
+	{ TAP_MTU + ETH_HLEN, GUEST_PKT_PLAIN },
+	{ GSO_FRAME, GUEST_PKT_GSO4 },
+	{ 32074, GUEST_PKT_GSO6 },
+	{ 60, GUEST_PKT_PLAIN },
 };
 
 struct fg_cfg {
@@ -147,278 +125,19 @@ struct fg_cfg {
 	bool dev_hdr;
 };
 
-/* One posted buffer, by head descriptor. */
-struct fg_tok {
-	u64 gpa;
-	u32 len;
-};
-
-struct fg_vq {
-	unsigned int num;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	u16 avail_idx;	/* shadow of avail->idx */
-	u16 kicked_idx;	/* avail->idx at the last kick decision */
-	u16 last_used;	/* next used entry to consume */
-	u16 free_head;
-	unsigned int num_free;
-	struct fg_tok *tok;
-	/* Heads in the order they were made available: completions come in order. */
-	u16 *fifo;
-	unsigned int fifo_head, fifo_len;
-	int kick, call, err;
-	unsigned int kicks;
-};
-
 struct fg {
 	const struct fg_cfg *cfg;
 	const char *path;
 	int vfd;
-	int tap;
-	int ifindex;
-	char ifname[IFNAMSIZ];
-	int cap;		/* captures what the device transmitted */
-	int inj;		/* injects what the device must receive */
-	void *hva[2];
-	void *resv;
-	u64 pool_pos;
+	struct guest_mem mem;
+	struct guest_tap tap;
 	unsigned int hdr_len;	/* vnet header size on the ring and the tap */
-	struct fg_vq vq[2];
+	struct gvq vq[GUEST_NR_VQS];
 	u64 tx_sent, rx_got;
 	u8 *scratch, *frame;
 };
 
-/* ---- small helpers ---- */
-
-static u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static u64 align_up(u64 v, u64 a)
-{
-	return (v + a - 1) & ~(a - 1);
-}
-
-static void *gpa_hva(struct fg *fg, u64 gpa)
-{
-	u64 off = gpa - GPA_BASE;
-
-	if (gpa < GPA_BASE || off >= MEM_SIZE)
-		return NULL;
-	return (u8 *)fg->hva[off / REGION_SIZE] + off % REGION_SIZE;
-}
-
-/* Copy to or from a GPA range that may cross the region boundary. */
-static void mem_copy(struct fg *fg, u64 gpa, void *buf, size_t len,
-		     bool to_guest)
-{
-	u8 *p = buf;
-
-	while (len) {
-		u64 off = gpa - GPA_BASE;
-		size_t n = REGION_SIZE - off % REGION_SIZE;
-
-		if (n > len)
-			n = len;
-		if (to_guest)
-			memcpy(gpa_hva(fg, gpa), p, n);
-		else
-			memcpy(p, gpa_hva(fg, gpa), n);
-		gpa += n;
-		p += n;
-		len -= n;
-	}
-}
-
-static void mem_fill(struct fg *fg, u64 gpa, int c, size_t len)
-{
-	while (len) {
-		u64 off = gpa - GPA_BASE;
-		size_t n = REGION_SIZE - off % REGION_SIZE;
-
-		if (n > len)
-			n = len;
-		memset(gpa_hva(fg, gpa), c, n);
-		gpa += n;
-		len -= n;
-	}
-}
-
-static u64 pool_alloc(struct fg *fg, u64 len, u64 align)
-{
-	u64 gpa = align_up(fg->pool_pos, align);
-
-	if (gpa + len > POOL_END)
-		gpa = align_up(POOL_START, align);
-	fg->pool_pos = gpa + len;
-	return gpa;
-}
-
-/* Has the eventfd fired within ms? Consumes the count. */
-static bool efd_fired(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	u64 v;
-
-	if (poll(&p, 1, ms) != 1)
-		return false;
-	return read(fd, &v, sizeof(v)) == sizeof(v);
-}
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	int r;
-
-	if (fd < 0)
-		return -errno;
-	r = write(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -errno;
-	close(fd);
-	return r;
-}
-
-static u16 load16(const u16 *p)
-{
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static void store16(u16 *p, u16 v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
-
-static void full_mb(void)
-{
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-}
-
-/* ---- frames ---- */
-
-static const u8 mac_dst[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x02 };
-static const u8 mac_src[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
-
-static u16 ip_csum(const u8 *p, unsigned int len)
-{
-	u32 sum = 0;
-	unsigned int i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += p[i] << 8 | p[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return ~sum;
-}
-
-static void put16(u8 *p, u16 v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put32(u8 *p, u32 v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-/*
- * Build frame number seq of the given kind and length into f and the
- * virtio-net header that goes with it into h. Payload bytes depend on seq
- * and position, so a misplaced, stale or duplicated byte shows.
- */
-static void make_frame(u8 *f, unsigned int len, enum pkt_kind kind,
-		       u32 seq, struct virtio_net_hdr *h)
-{
-	unsigned int l3 = ETH_HLEN, l4 = 0, pay, i;
-
-	memset(h, 0, sizeof(*h));
-	memcpy(f, mac_dst, ETH_ALEN);
-	memcpy(f + ETH_ALEN, mac_src, ETH_ALEN);
-	switch (kind) {
-	case PKT_PLAIN:
-		put16(f + 12, 0x88b5);
-		put32(f + 14, seq);
-		for (i = 18; i < len; i++)
-			f[i] = seq * 31 + i * 7 + (i >> 8);
-		return;
-	case PKT_CSUM:
-	case PKT_GSO4:
-		put16(f + 12, ETH_P_IP);
-		memset(f + l3, 0, 20);
-		f[l3] = 0x45;
-		put16(f + l3 + 2, len - l3);
-		put16(f + l3 + 4, seq);
-		put16(f + l3 + 6, 0x4000);
-		f[l3 + 8] = 64;
-		f[l3 + 9] = IPPROTO_TCP;
-		put32(f + l3 + 12, 0xa9fe0101);
-		put32(f + l3 + 16, 0xa9fe0102);
-		put16(f + l3 + 10, ip_csum(f + l3, 20));
-		l4 = l3 + 20;
-		break;
-	case PKT_GSO6:
-		put16(f + 12, ETH_P_IPV6);
-		memset(f + l3, 0, 40);
-		f[l3] = 0x60;
-		put16(f + l3 + 4, len - l3 - 40);
-		f[l3 + 6] = IPPROTO_TCP;
-		f[l3 + 7] = 64;
-		f[l3 + 8] = 0xfe;
-		f[l3 + 9] = 0x80;
-		f[l3 + 23] = 1;
-		f[l3 + 24] = 0xfe;
-		f[l3 + 25] = 0x80;
-		f[l3 + 39] = 2;
-		l4 = l3 + 40;
-		break;
-	}
-	/* TCP: ports, seq, ack, doff 5, ACK|PSH; checksum seeded with seq. */
-	memset(f + l4, 0, 20);
-	put16(f + l4, 40000);
-	put16(f + l4 + 2, 5001);
-	put32(f + l4 + 4, seq * 100000);
-	put32(f + l4 + 8, 1);
-	f[l4 + 12] = 0x50;
-	f[l4 + 13] = 0x18;
-	put16(f + l4 + 14, 65535);
-	put16(f + l4 + 16, seq);
-	pay = l4 + 20;
-	for (i = pay; i < len; i++)
-		f[i] = seq * 13 + i * 3 + (i >> 9);
-
-	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	h->csum_start = l4;
-	h->csum_offset = 16;
-	if (kind == PKT_GSO4 || kind == PKT_GSO6) {
-		h->gso_type = kind == PKT_GSO4 ? VIRTIO_NET_HDR_GSO_TCPV4 :
-						 VIRTIO_NET_HDR_GSO_TCPV6;
-		h->gso_size = GSO_MSS;
-		h->hdr_len = pay;
-	}
-}
-
-static const char *kind_name(enum pkt_kind k)
-{
-	static const char * const names[] = {
-		[PKT_PLAIN] = "plain", [PKT_CSUM] = "csum",
-		[PKT_GSO4] = "gso4", [PKT_GSO6] = "gso6",
-	};
-
-	return names[k];
-}
+/* ---- checks ---- */
 
 static void check_hdr(struct __test_metadata *_metadata,
 		      const struct virtio_net_hdr *got,
@@ -449,50 +168,7 @@ static void check_bytes(struct __test_metadata *_metadata, const u8 *got,
 	}
 }
 
-/* ---- the virtqueue, driver side ---- */
-
-static size_t ring_bytes(unsigned int num)
-{
-	size_t s = align_up(16 * num + 6 + 2 * num, 4096);
-
-	return s + align_up(6 + 8 * num, 4096);
-}
-
-static void vq_init(struct fg_vq *vq, void *mem, unsigned int num,
-		    u16 base)
-{
-	unsigned int i;
-
-	vq->num = num;
-	vq->desc = mem;
-	vq->avail = (void *)((u8 *)mem + 16 * num);
-	vq->used = (void *)((u8 *)mem +
-			    align_up(16 * num + 6 + 2 * num, 4096));
-	memset(mem, 0, ring_bytes(num));
-	for (i = 0; i < num; i++)
-		vq->desc[i].next = i + 1;
-	vq->free_head = 0;
-	vq->num_free = num;
-	vq->avail_idx = base;
-	vq->kicked_idx = base;
-	vq->last_used = base;
-	vq->avail->idx = base;
-	vq->used->idx = base;
-	vq->tok = calloc(num, sizeof(*vq->tok));
-	vq->fifo = calloc(num, sizeof(*vq->fifo));
-	vq->fifo_head = 0;
-	vq->fifo_len = 0;
-}
-
-static u16 *used_event(struct fg_vq *vq)
-{
-	return &vq->avail->ring[vq->num];
-}
-
-static u16 *avail_event(struct fg_vq *vq)
-{
-	return (u16 *)&vq->used->ring[vq->num];
-}
+/* ---- the virtqueue: how this test lays buffers out ---- */
 
 /* How a buffer of len bytes is cut into descriptors. */
 static unsigned int split_buf(const struct fg *fg, u32 len,
@@ -519,135 +195,34 @@ static unsigned int descs_per_buf(const struct fg *fg)
 }
 
 /* Make [gpa, gpa + len) available; returns its head. */
-static int vq_add(struct fg *fg, struct fg_vq *vq, u64 gpa, u32 len,
+static int vq_add(struct fg *fg, struct gvq *vq, u64 gpa, u32 len,
 		  bool write)
 {
-	u16 wflag = write ? VRING_DESC_F_WRITE : 0;
+	struct gvq_buf bufs[MAX_PIECES];
 	u32 piece[MAX_PIECES];
 	unsigned int n = split_buf(fg, len, piece), i;
-	struct vring_desc *d;
-	u16 head, idx, last = 0;
+	int head;
 
-	if (fg->cfg->layout == LAYOUT_INDIRECT) {
-		u64 tgpa = pool_alloc(fg, n * sizeof(*d), 16);
-		struct vring_desc tbl[MAX_PIECES];
-		u64 a = gpa;
-
-		for (i = 0; i < n; i++) {
-			tbl[i].addr = a;
-			tbl[i].len = piece[i];
-			tbl[i].flags = wflag |
-				(i + 1 < n ? VRING_DESC_F_NEXT : 0);
-			tbl[i].next = i + 1 < n ? i + 1 : 0;
-			a += piece[i];
-		}
-		mem_copy(fg, tgpa, tbl, n * sizeof(*d), true);
-		gpa = tgpa;
-		piece[0] = n * sizeof(*d);
-		n = 1;
-		wflag = VRING_DESC_F_INDIRECT;
-	}
-	if (vq->num_free < n)
-		return -1;
-	head = vq->free_head;
-	idx = head;
 	for (i = 0; i < n; i++) {
-		d = &vq->desc[idx];
-		d->addr = gpa;
-		d->len = piece[i];
-		d->flags = wflag | (i + 1 < n ? VRING_DESC_F_NEXT : 0);
+		bufs[i].gpa = gpa;
+		bufs[i].len = piece[i];
+		bufs[i].flags = write ? VRING_DESC_F_WRITE : 0;
 		gpa += piece[i];
-		last = idx;
-		idx = d->next;
 	}
-	vq->free_head = vq->desc[last].next;
-	vq->desc[last].next = 0;
-	vq->num_free -= n;
-	vq->tok[head].gpa = gpa - len;
-	if (fg->cfg->layout == LAYOUT_INDIRECT)
-		vq->tok[head].gpa = vq->desc[head].addr;
-	vq->tok[head].len = len;
-	vq->avail->ring[vq->avail_idx % vq->num] = head;
-	vq->avail_idx++;
-	vq->fifo[(vq->fifo_head + vq->fifo_len++) % vq->num] = head;
-	return head;
-}
-
-/* For indirect heads the token keeps the table; find the data. */
-static u64 tok_data(struct fg *fg, struct fg_vq *vq, u16 head)
-{
-	struct vring_desc first;
-
-	if (fg->cfg->layout != LAYOUT_INDIRECT)
-		return vq->tok[head].gpa;
-	mem_copy(fg, vq->tok[head].gpa, &first, sizeof(first), false);
-	return first.addr;
-}
-
-static void vq_free(struct fg_vq *vq, u16 head)
-{
-	u16 idx = head;
-	unsigned int n = 1;
-
-	while (vq->desc[idx].flags & VRING_DESC_F_NEXT) {
-		idx = vq->desc[idx].next;
-		n++;
-	}
-	vq->desc[idx].next = vq->free_head;
-	vq->free_head = head;
-	vq->num_free += n;
-}
-
-/* Publish avail->idx and kick if the device asked for it, as a driver does. */
-static void vq_publish(struct fg *fg, struct fg_vq *vq)
-{
-	u16 old = vq->kicked_idx, new = vq->avail_idx;
-	bool kick;
-	u64 one = 1;
-
-	store16(&vq->avail->idx, new);
-	full_mb();
-	if (fg->cfg->event_idx)
-		kick = vring_need_event(load16(avail_event(vq)), new, old);
-	else
-		kick = !(load16(&vq->used->flags) & VRING_USED_F_NO_NOTIFY);
-	vq->kicked_idx = new;
-	if (kick) {
-		if (write(vq->kick, &one, sizeof(one)) == sizeof(one))
-			vq->kicks++;
-	}
-}
-
-/* Wait up to ms for a used entry; return 0 and fill id/len, or -1. */
-static int vq_get_used(struct fg_vq *vq, u32 *id, u32 *len, int ms)
-{
-	u64 end = now_ms() + ms;
-	struct vring_used_elem *e;
-
-	while (load16(&vq->used->idx) == vq->last_used) {
-		struct pollfd p = { .fd = vq->call, .events = POLLIN };
-
-		if (now_ms() >= end)
-			return -1;
-		/* The call may be suppressed: look again every millisecond. */
-		poll(&p, 1, 1);
-	}
-	e = &vq->used->ring[vq->last_used % vq->num];
-	*id = e->id;
-	*len = e->len;
-	vq->last_used++;
-	return 0;
+	head = gvq_add(vq, &fg->mem, bufs, n,
+		       fg->cfg->layout == LAYOUT_INDIRECT);
+	return head < 0 ? -1 : head;
 }
 
 /* Check that a used entry is the oldest outstanding head, then free it. */
-static void vq_complete(struct __test_metadata *_metadata, struct fg_vq *vq,
+static void vq_complete(struct __test_metadata *_metadata, struct gvq *vq,
 			u32 id)
 {
-	ASSERT_NE(0, vq->fifo_len) TH_LOG("used entry %u with nothing posted", id);
-	ASSERT_EQ(vq->fifo[vq->fifo_head], id) TH_LOG("used id out of order");
-	vq->fifo_head = (vq->fifo_head + 1) % vq->num;
-	vq->fifo_len--;
-	vq_free(vq, id);
+	int e = gvq_check_order(vq, id);
+
+	ASSERT_NE(-ENOENT, e) TH_LOG("used entry %u with nothing posted", id);
+	ASSERT_EQ(0, e) TH_LOG("used id out of order");
+	gvq_complete(vq, id);
 }
 
 /* ---- setup ---- */
@@ -669,152 +244,46 @@ static u64 cfg_features(const struct fg_cfg *c)
 	return f;
 }
 
-static int set_mem_table(int vfd, struct fg *fg)
-{
-	struct {
-		struct vhost_memory m;
-		struct vhost_memory_region r[2];
-	} t = {
-		.m.nregions = 2,
-		.r[0] = {
-			.guest_phys_addr = GPA_BASE,
-			.memory_size = REGION_SIZE,
-			.userspace_addr = (uintptr_t)fg->hva[0],
-		},
-		.r[1] = {
-			.guest_phys_addr = GPA_BASE + REGION_SIZE,
-			.memory_size = REGION_SIZE,
-			.userspace_addr = (uintptr_t)fg->hva[1],
-		},
-	};
-
-	return ioctl(vfd, VHOST_SET_MEM_TABLE, &t);
-}
-
-static int vq_addr(struct fg_vq *vq, unsigned int index,
-		   struct vhost_vring_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->index = index;
-	a->desc_user_addr = (uintptr_t)vq->desc;
-	a->avail_user_addr = (uintptr_t)vq->avail;
-	a->used_user_addr = (uintptr_t)vq->used;
-	return 0;
-}
-
+/* The ioctl's convention, -1 and errno: the ABI tests check errno. */
 static int set_backend(struct fg *fg, unsigned int index, int fd)
 {
-	struct vhost_vring_file f = { .index = index, .fd = fd };
-
-	return ioctl(fg->vfd, VHOST_NET_SET_BACKEND, &f);
-}
-
-static void setup_tap(struct __test_metadata *_metadata, struct fg *fg)
-{
-	int one = 1, flags = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 |
-			     TUN_F_TSO_ECN;
-	struct sockaddr_ll ll = { .sll_family = AF_PACKET };
-	struct ifreq ifr;
-	int s, hl = fg->hdr_len, big = 64 << 20;
-
-	ASSERT_EQ(0, unshare(CLONE_NEWNET)) TH_LOG("unshare: %m");
-	/* Keep IPv6 autoconf chatter out of the RX queue. */
-	write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-	write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
-
-	fg->tap = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, fg->tap) TH_LOG("/dev/net/tun: %m");
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, IFNAMSIZ, "fgtap%%d");
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-	if (!fg->cfg->dev_hdr)
-		ifr.ifr_flags |= IFF_VNET_HDR;
-	ASSERT_EQ(0, ioctl(fg->tap, TUNSETIFF, &ifr)) TH_LOG("TUNSETIFF: %m");
-	memcpy(fg->ifname, ifr.ifr_name, IFNAMSIZ);
-	if (!fg->cfg->dev_hdr) {
-		ASSERT_EQ(0, ioctl(fg->tap, TUNSETVNETHDRSZ, &hl));
-		ASSERT_EQ(0, ioctl(fg->tap, TUNSETOFFLOAD, flags));
-	}
-
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	ASSERT_LE(0, s);
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, fg->ifname, IFNAMSIZ);
-	ifr.ifr_mtu = TAP_MTU;
-	ASSERT_EQ(0, ioctl(s, SIOCSIFMTU, &ifr)) TH_LOG("SIOCSIFMTU: %m");
-	ifr.ifr_flags = IFF_UP | IFF_NOARP;
-	ASSERT_EQ(0, ioctl(s, SIOCSIFFLAGS, &ifr)) TH_LOG("SIOCSIFFLAGS: %m");
-	close(s);
-	fg->ifindex = if_nametoindex(fg->ifname);
-	ASSERT_NE(0, fg->ifindex);
-
-	fg->cap = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-	ASSERT_LE(0, fg->cap);
-	ASSERT_EQ(0, setsockopt(fg->cap, SOL_PACKET, PACKET_VNET_HDR, &one,
-				sizeof(one)));
-	ASSERT_EQ(0, setsockopt(fg->cap, SOL_PACKET, PACKET_IGNORE_OUTGOING,
-				&one, sizeof(one)));
-	setsockopt(fg->cap, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
-	ll.sll_protocol = htons(ETH_P_ALL);
-	ll.sll_ifindex = fg->ifindex;
-	ASSERT_EQ(0, bind(fg->cap, (void *)&ll, sizeof(ll)));
-
-	/* Protocol 0: this socket only sends. */
-	fg->inj = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	ASSERT_LE(0, fg->inj);
-	ASSERT_EQ(0, setsockopt(fg->inj, SOL_PACKET, PACKET_VNET_HDR, &one,
-				sizeof(one)));
-	setsockopt(fg->inj, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
-	ll.sll_protocol = 0;
-	ASSERT_EQ(0, bind(fg->inj, (void *)&ll, sizeof(ll)));
+	return guest_set_backend(fg->vfd, index, fd) ? -1 : 0;
 }
 
 static void setup_vq(struct __test_metadata *_metadata, struct fg *fg,
 		     unsigned int index)
 {
-	struct fg_vq *vq = &fg->vq[index];
-	struct vhost_vring_state st = { .index = index };
-	struct vhost_vring_file f = { .index = index };
-	struct vhost_vring_addr a;
+	struct gvq *vq = &fg->vq[index];
+	void *ring = guest_hva(&fg->mem, GPA_BASE + index * RING_AREA);
 
-	vq_init(vq, gpa_hva(fg, GPA_BASE + index * RING_AREA), fg->cfg->num,
-		fg->cfg->base);
-	ASSERT_NE(NULL, vq->tok);
-	ASSERT_NE(NULL, vq->fifo);
-	vq->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	vq->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	vq->err = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ASSERT_LE(0, vq->kick);
-	ASSERT_LE(0, vq->call);
-	ASSERT_LE(0, vq->err);
-
-	st.num = fg->cfg->num;
-	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_VRING_NUM, &st));
-	st.num = fg->cfg->base;
-	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_VRING_BASE, &st));
-	vq_addr(vq, index, &a);
-	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_VRING_ADDR, &a));
-	f.fd = vq->kick;
-	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_VRING_KICK, &f));
-	f.fd = vq->call;
-	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_VRING_CALL, &f));
-	f.fd = vq->err;
-	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_VRING_ERR, &f));
+	ASSERT_EQ(0, gvq_init(vq, ring, fg->cfg->num, fg->cfg->base,
+			      fg->cfg->event_idx));
+	ASSERT_EQ(0, gvq_setup(fg->vfd, index, vq)) TH_LOG("vq %u: %m", index);
 }
 
 /* Everything up to, not including, VHOST_NET_SET_BACKEND. */
 static void guest_init(struct __test_metadata *_metadata, struct fg *fg,
 		       const struct fg_cfg *cfg)
 {
+	const struct guest_region regs[] = {
+		{ .gpa = GPA_BASE, .size = REGION_SIZE },
+		{ .gpa = GPA_BASE + REGION_SIZE, .size = REGION_SIZE },
+	};
 	u64 want = cfg_features(cfg), have;
-	u8 *r;
+	unsigned int i;
+	int e;
 
 	memset(fg, 0, sizeof(*fg));
 	fg->cfg = cfg;
 	fg->vfd = -1;
-	fg->tap = -1;
-	fg->cap = -1;
-	fg->inj = -1;
+	fg->tap.fd = -1;
+	fg->tap.cap = -1;
+	fg->tap.inj = -1;
+	for (i = 0; i < GUEST_NR_VQS; i++) {
+		fg->vq[i].kick = -1;
+		fg->vq[i].call = -1;
+		fg->vq[i].err = -1;
+	}
 	fg->path = getenv("VHNET_DEV") ?: DEFAULT_DEV;
 	fg->hdr_len = (cfg->version_1 || cfg->mrg) ?
 		      sizeof(struct virtio_net_hdr_mrg_rxbuf) :
@@ -824,38 +293,29 @@ static void guest_init(struct __test_metadata *_metadata, struct fg *fg,
 	ASSERT_NE(NULL, fg->scratch);
 	ASSERT_NE(NULL, fg->frame);
 
-	/* Reserve three regions' worth, keep the outer two: a hole between. */
-	fg->resv = mmap(NULL, 3 * REGION_SIZE, PROT_NONE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	ASSERT_NE(MAP_FAILED, fg->resv);
-	r = fg->resv;
-	fg->hva[0] = mmap(r, REGION_SIZE, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-	fg->hva[1] = mmap(r + 2 * REGION_SIZE, REGION_SIZE,
-			  PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-	ASSERT_NE(MAP_FAILED, fg->hva[0]);
-	ASSERT_NE(MAP_FAILED, fg->hva[1]);
-	fg->pool_pos = POOL_FIRST;
+	/* A region-sized hole between the two regions in HVA. */
+	ASSERT_EQ(0, guest_mem_map(&fg->mem, regs, 2, REGION_SIZE));
+	guest_pool_init(&fg->mem, POOL_START, POOL_END, POOL_FIRST);
 
-	setup_tap(_metadata, fg);
+	ASSERT_EQ(0, guest_netns_enter()) TH_LOG("unshare: %m");
+	e = guest_tap_open(&fg->tap, "fgtap%d", cfg->dev_hdr ? 0 : fg->hdr_len,
+			   TAP_MTU);
+	ASSERT_EQ(0, e) TH_LOG("tap: %s", strerror(-e));
 
-	fg->vfd = open(fg->path, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, fg->vfd) TH_LOG("%s: %m", fg->path);
-	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_OWNER)) TH_LOG("SET_OWNER: %m");
-	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_GET_FEATURES, &have));
-	ASSERT_EQ(want, have & want) TH_LOG("features offered %#llx",
-					    (unsigned long long)have);
-	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_FEATURES, &want));
-	ASSERT_EQ(0, set_mem_table(fg->vfd, fg)) TH_LOG("SET_MEM_TABLE: %m");
+	e = guest_dev_open(fg->path, want, &have, &fg->vfd);
+	ASSERT_NE(-EOPNOTSUPP, e) TH_LOG("features offered %#llx",
+					 (unsigned long long)have);
+	ASSERT_EQ(0, e) TH_LOG("%s: %s", fg->path, strerror(-e));
+	ASSERT_EQ(0, guest_set_mem_table(fg->vfd, &fg->mem))
+		TH_LOG("SET_MEM_TABLE: %m");
 	setup_vq(_metadata, fg, RX_VQ);
 	setup_vq(_metadata, fg, TX_VQ);
 }
 
 static void guest_attach(struct __test_metadata *_metadata, struct fg *fg)
 {
-	ASSERT_EQ(0, set_backend(fg, RX_VQ, fg->tap)) TH_LOG("RX: %m");
-	ASSERT_EQ(0, set_backend(fg, TX_VQ, fg->tap)) TH_LOG("TX: %m");
+	ASSERT_EQ(0, set_backend(fg, RX_VQ, fg->tap.fd)) TH_LOG("RX: %m");
+	ASSERT_EQ(0, set_backend(fg, TX_VQ, fg->tap.fd)) TH_LOG("TX: %m");
 }
 
 static void guest_fini(struct fg *fg)
@@ -864,21 +324,10 @@ static void guest_fini(struct fg *fg)
 
 	if (fg->vfd >= 0)
 		close(fg->vfd);
-	for (i = 0; i < 2; i++) {
-		close(fg->vq[i].kick);
-		close(fg->vq[i].call);
-		close(fg->vq[i].err);
-		free(fg->vq[i].tok);
-		free(fg->vq[i].fifo);
-	}
-	if (fg->tap >= 0)
-		close(fg->tap);
-	if (fg->cap >= 0)
-		close(fg->cap);
-	if (fg->inj >= 0)
-		close(fg->inj);
-	if (fg->resv && fg->resv != MAP_FAILED)
-		munmap(fg->resv, 3 * REGION_SIZE);
+	for (i = 0; i < GUEST_NR_VQS; i++)
+		gvq_fini(&fg->vq[i]);
+	guest_tap_close(&fg->tap);
+	guest_mem_unmap(&fg->mem);
 	free(fg->scratch);
 	free(fg->frame);
 }
@@ -886,33 +335,19 @@ static void guest_fini(struct fg *fg)
 /* No ring error may be signalled during a test. */
 static void check_no_err(struct __test_metadata *_metadata, struct fg *fg)
 {
-	EXPECT_FALSE(efd_fired(fg->vq[RX_VQ].err, 0)) TH_LOG("RX err fd fired");
-	EXPECT_FALSE(efd_fired(fg->vq[TX_VQ].err, 0)) TH_LOG("TX err fd fired");
-}
-
-/*
- * Ask for (or against) an interrupt for the next used entry: used_event
- * with EVENT_IDX, the NO_INTERRUPT flag without.
- */
-static void want_irq(struct fg *fg, struct fg_vq *vq, bool on)
-{
-	if (fg->cfg->event_idx)
-		store16(used_event(vq), on ? vq->last_used :
-					     (u16)(vq->last_used + 0x4000));
-	else
-		store16(&vq->avail->flags, on ? 0 : VRING_AVAIL_F_NO_INTERRUPT);
-	full_mb();
+	EXPECT_FALSE(guest_efd_fired(fg->vq[RX_VQ].err, 0)) TH_LOG("RX err fd fired");
+	EXPECT_FALSE(guest_efd_fired(fg->vq[TX_VQ].err, 0)) TH_LOG("TX err fd fired");
 }
 
 /* The call eventfd fired after a completion, or stayed quiet if suppressed. */
-static void check_call(struct __test_metadata *_metadata, struct fg_vq *vq,
+static void check_call(struct __test_metadata *_metadata, struct gvq *vq,
 		       bool want, const char *what)
 {
 	if (want) {
-		ASSERT_TRUE(efd_fired(vq->call, WAIT_MS))
+		ASSERT_TRUE(guest_efd_fired(vq->call, WAIT_MS))
 			TH_LOG("%s: no call", what);
 	} else {
-		ASSERT_FALSE(efd_fired(vq->call, QUIET_MS))
+		ASSERT_FALSE(guest_efd_fired(vq->call, QUIET_MS))
 			TH_LOG("%s: call not suppressed", what);
 	}
 }
@@ -924,14 +359,14 @@ static int tx_post(struct fg *fg, const u8 *frame, unsigned int len,
 		   const struct virtio_net_hdr *h)
 {
 	u8 hdr[sizeof(struct virtio_net_hdr_mrg_rxbuf)] = { 0 };
-	u64 gpa = pool_alloc(fg, fg->hdr_len + len, 8);
+	u64 gpa = guest_pool_alloc(&fg->mem, fg->hdr_len + len, 8);
 
 	memcpy(hdr, h, sizeof(*h));
 	/* The device must drop the guest's header, whatever it holds. */
 	if (fg->cfg->dev_hdr)
 		memset(hdr, 0xee, sizeof(hdr));
-	mem_copy(fg, gpa, hdr, fg->hdr_len, true);
-	mem_copy(fg, gpa + fg->hdr_len, (void *)frame, len, true);
+	guest_mem_copy(&fg->mem, gpa, hdr, fg->hdr_len, true);
+	guest_mem_copy(&fg->mem, gpa + fg->hdr_len, (void *)frame, len, true);
 	return vq_add(fg, &fg->vq[TX_VQ], gpa, fg->hdr_len + len, false);
 }
 
@@ -939,19 +374,9 @@ static int tx_post(struct fg *fg, const u8 *frame, unsigned int len,
 static int cap_recv(struct fg *fg, struct virtio_net_hdr *h, u8 *buf,
 		    int ms)
 {
-	struct pollfd p = { .fd = fg->cap, .events = POLLIN };
-	struct iovec iov[2] = {
-		{ h, sizeof(*h) }, { buf, MAX_FRAME },
-	};
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
-	ssize_t n;
+	int n = guest_tap_recv(&fg->tap, h, buf, MAX_FRAME, ms);
 
-	if (poll(&p, 1, ms) != 1)
-		return -1;
-	n = recvmsg(fg->cap, &m, MSG_DONTWAIT);
-	if (n < (ssize_t)sizeof(*h))
-		return -1;
-	return n - sizeof(*h);
+	return n < 0 ? -1 : n;
 }
 
 /* Expected header of a frame seen on the other side of the tap. */
@@ -965,19 +390,19 @@ static void expect_hdr(const struct virtio_net_hdr *sent,
 static void tx_one(struct __test_metadata *_metadata, struct fg *fg,
 		   const struct pkt_case *pc, u32 seq, bool want_call)
 {
-	struct fg_vq *vq = &fg->vq[TX_VQ];
+	struct gvq *vq = &fg->vq[TX_VQ];
 	struct virtio_net_hdr h, got, want;
 	char what[64];
 	u32 id, ulen;
 	int head, n;
 
-	snprintf(what, sizeof(what), "TX %s %u seq %u", kind_name(pc->kind),
+	snprintf(what, sizeof(what), "TX %s %u seq %u", guest_pkt_kind_name(pc->kind),
 		 pc->len, seq);
-	want_irq(fg, vq, want_call);
-	make_frame(fg->frame, pc->len, pc->kind, seq, &h);
+	gvq_want_irq(vq, want_call);
+	guest_make_frame(fg->frame, pc->len, pc->kind, seq, &h);
 	head = tx_post(fg, fg->frame, pc->len, &h);
 	ASSERT_LE(0, head) TH_LOG("%s: ring full", what);
-	vq_publish(fg, vq);
+	gvq_publish(vq);
 
 	n = cap_recv(fg, &got, fg->scratch, WAIT_MS);
 	ASSERT_EQ((int)pc->len, n) TH_LOG("%s: captured %d bytes", what, n);
@@ -985,7 +410,7 @@ static void tx_one(struct __test_metadata *_metadata, struct fg *fg,
 	expect_hdr(&h, &want);
 	check_hdr(_metadata, &got, &want, what);
 
-	ASSERT_EQ(0, vq_get_used(vq, &id, &ulen, WAIT_MS))
+	ASSERT_EQ(0, gvq_get_used(vq, &id, &ulen, WAIT_MS))
 		TH_LOG("%s: no used entry", what);
 	ASSERT_EQ((u32)head, id) TH_LOG("%s: used id", what);
 	/* vhost-net reports TX buffers as used with length 0. */
@@ -1000,22 +425,22 @@ static void tx_one(struct __test_metadata *_metadata, struct fg *fg,
 static void rx_post(struct __test_metadata *_metadata, struct fg *fg,
 		    unsigned int count)
 {
-	struct fg_vq *vq = &fg->vq[RX_VQ];
+	struct gvq *vq = &fg->vq[RX_VQ];
 	unsigned int i;
 
 	for (i = 0; i < count; i++) {
-		u64 gpa = pool_alloc(fg, fg->cfg->rx_buf, 8);
+		u64 gpa = guest_pool_alloc(&fg->mem, fg->cfg->rx_buf, 8);
 
-		mem_fill(fg, gpa, POISON, fg->cfg->rx_buf);
+		guest_mem_fill(&fg->mem, gpa, POISON, fg->cfg->rx_buf);
 		ASSERT_LE(0, vq_add(fg, vq, gpa, fg->cfg->rx_buf, true));
 	}
-	vq_publish(fg, vq);
+	gvq_publish(vq);
 }
 
 /* Keep up to MAX_POSTED buffers posted (fewer if the ring is small). */
 static void rx_refill(struct __test_metadata *_metadata, struct fg *fg)
 {
-	struct fg_vq *vq = &fg->vq[RX_VQ];
+	struct gvq *vq = &fg->vq[RX_VQ];
 	unsigned int want = vq->num_free / descs_per_buf(fg);
 
 	if (vq->fifo_len >= MAX_POSTED)
@@ -1030,13 +455,9 @@ static void inject(struct __test_metadata *_metadata, struct fg *fg,
 		   const u8 *frame, unsigned int len,
 		   const struct virtio_net_hdr *h)
 {
-	struct iovec iov[2] = {
-		{ (void *)h, sizeof(*h) }, { (void *)frame, len },
-	};
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
-	ssize_t n = sendmsg(fg->inj, &m, 0);
+	int e = guest_tap_inject(&fg->tap, frame, len, h);
 
-	ASSERT_EQ((ssize_t)(sizeof(*h) + len), n) TH_LOG("%s: %m", __func__);
+	ASSERT_EQ(0, e) TH_LOG("%s: %s", __func__, strerror(-e));
 }
 
 /*
@@ -1046,7 +467,7 @@ static void inject(struct __test_metadata *_metadata, struct fg *fg,
 static int rx_take(struct __test_metadata *_metadata, struct fg *fg,
 		   struct virtio_net_hdr_mrg_rxbuf *h, u8 *buf, int ms)
 {
-	struct fg_vq *vq = &fg->vq[RX_VQ];
+	struct gvq *vq = &fg->vq[RX_VQ];
 	unsigned int nbufs = 1, i, total = 0;
 	u8 tail[TAIL_CHECK], poison[TAIL_CHECK];
 	u32 id, len;
@@ -1056,15 +477,15 @@ static int rx_take(struct __test_metadata *_metadata, struct fg *fg,
 		u64 data;
 		unsigned int skip = i ? 0 : fg->hdr_len, t;
 
-		if (vq_get_used(vq, &id, &len, i ? WAIT_MS : ms))
+		if (gvq_get_used(vq, &id, &len, i ? WAIT_MS : ms))
 			return i ? -2 : -1;
 		ASSERT_LT(id, vq->num);
 		ASSERT_LE(len, fg->cfg->rx_buf) TH_LOG("used len %u", len);
 		ASSERT_LE(skip, len) TH_LOG("used len %u < header", len);
-		data = tok_data(fg, vq, id);
+		data = vq->tok[id].gpa;
 		if (!i) {
 			memset(h, 0, sizeof(*h));
-			mem_copy(fg, data, h, fg->hdr_len, false);
+			guest_mem_copy(&fg->mem, data, h, fg->hdr_len, false);
 			if (fg->cfg->mrg) {
 				nbufs = h->num_buffers;
 				ASSERT_LE(1, nbufs);
@@ -1077,13 +498,13 @@ static int rx_take(struct __test_metadata *_metadata, struct fg *fg,
 			ASSERT_EQ(fg->cfg->rx_buf, len)
 				TH_LOG("buffer %u of %u: used len", i, nbufs);
 		ASSERT_GE(MAX_FRAME, total + len - skip);
-		mem_copy(fg, data + skip, buf + total, len - skip, false);
+		guest_mem_copy(&fg->mem, data + skip, buf + total, len - skip, false);
 		total += len - skip;
 		/* Nothing written past the used length. */
 		t = fg->cfg->rx_buf - len;
 		if (t > TAIL_CHECK)
 			t = TAIL_CHECK;
-		mem_copy(fg, data + len, tail, t, false);
+		guest_mem_copy(&fg->mem, data + len, tail, t, false);
 		check_bytes(_metadata, tail, poison, t, "RX tail");
 		vq_complete(_metadata, vq, id);
 	}
@@ -1093,17 +514,17 @@ static int rx_take(struct __test_metadata *_metadata, struct fg *fg,
 static void rx_one(struct __test_metadata *_metadata, struct fg *fg,
 		   const struct pkt_case *pc, u32 seq, bool want_call)
 {
-	struct fg_vq *vq = &fg->vq[RX_VQ];
+	struct gvq *vq = &fg->vq[RX_VQ];
 	struct virtio_net_hdr_mrg_rxbuf got;
 	struct virtio_net_hdr h, want;
 	char what[64];
 	int n;
 
-	snprintf(what, sizeof(what), "RX %s %u seq %u", kind_name(pc->kind),
+	snprintf(what, sizeof(what), "RX %s %u seq %u", guest_pkt_kind_name(pc->kind),
 		 pc->len, seq);
-	want_irq(fg, vq, want_call);
+	gvq_want_irq(vq, want_call);
 	rx_refill(_metadata, fg);
-	make_frame(fg->frame, pc->len, pc->kind, seq, &h);
+	guest_make_frame(fg->frame, pc->len, pc->kind, seq, &h);
 	inject(_metadata, fg, fg->frame, pc->len, &h);
 	n = rx_take(_metadata, fg, &got, fg->scratch, WAIT_MS);
 	ASSERT_EQ((int)pc->len, n) TH_LOG("%s: received %d", what, n);
@@ -1174,7 +595,7 @@ static void check_vhnet_stats(struct __test_metadata *_metadata, struct fg *fg)
 				    DEBUGFS_DIR, getpid());
 	snprintf(path, sizeof(path), "%s/stats", dir);
 	free(dir);
-	for (end = now_ms() + WAIT_MS; now_ms() < end; usleep(10000)) {
+	for (end = guest_now_ms() + WAIT_MS; guest_now_ms() < end; usleep(10000)) {
 		tx = stat_read(path, "tx_packets");
 		rx = stat_read(path, "rx_packets");
 		if (tx == (long long)fg->tx_sent && rx == (long long)fg->rx_got)
@@ -1289,7 +710,7 @@ TEST_F(fg, tx)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(pkt_cases); i++)
-		if (!fg->cfg->dev_hdr || pkt_cases[i].kind == PKT_PLAIN)
+		if (!fg->cfg->dev_hdr || pkt_cases[i].kind == GUEST_PKT_PLAIN)
 			tx_one(_metadata, fg, &pkt_cases[i], i, true);
 	check_no_err(_metadata, fg);
 	check_vhnet_stats(_metadata, fg);
@@ -1302,7 +723,7 @@ TEST_F(fg, rx)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(pkt_cases); i++)
-		if (!fg->cfg->dev_hdr || pkt_cases[i].kind == PKT_PLAIN)
+		if (!fg->cfg->dev_hdr || pkt_cases[i].kind == GUEST_PKT_PLAIN)
 			rx_one(_metadata, fg, &pkt_cases[i], i, true);
 	check_no_err(_metadata, fg);
 	check_vhnet_stats(_metadata, fg);
@@ -1311,35 +732,35 @@ TEST_F(fg, rx)
 /* A packet that finds no RX buffer waits in the tap queue for one. */
 TEST_F(fg, rx_waits_for_buffers)
 {
-	static const struct pkt_case gso = { GSO_FRAME, PKT_GSO4 };
-	static const struct pkt_case jumbo = { TAP_MTU + ETH_HLEN, PKT_PLAIN };
+	static const struct pkt_case gso = { GSO_FRAME, GUEST_PKT_GSO4 };
+	static const struct pkt_case jumbo = { TAP_MTU + ETH_HLEN, GUEST_PKT_PLAIN };
 	struct fg *fg = &self->fg;
 	const struct pkt_case big = fg->cfg->dev_hdr ? jumbo : gso;
-	struct fg_vq *vq = &fg->vq[RX_VQ];
+	struct gvq *vq = &fg->vq[RX_VQ];
 	struct virtio_net_hdr_mrg_rxbuf got;
 	struct virtio_net_hdr h;
 	unsigned int seq;
 	int n;
 
-	want_irq(fg, vq, true);
+	gvq_want_irq(vq, true);
 	for (seq = 0; seq < 3; seq++) {
-		make_frame(fg->frame, 1000, PKT_PLAIN, seq, &h);
+		guest_make_frame(fg->frame, 1000, GUEST_PKT_PLAIN, seq, &h);
 		inject(_metadata, fg, fg->frame, 1000, &h);
 	}
-	ASSERT_FALSE(efd_fired(vq->call, QUIET_MS));
-	ASSERT_EQ(vq->last_used, load16(&vq->used->idx));
+	ASSERT_FALSE(guest_efd_fired(vq->call, QUIET_MS));
+	ASSERT_EQ(vq->last_used, guest_load16(&vq->vr.used->idx));
 
 	/* Too few buffers for the big packet at first, on mrg rings. */
 	if (fg->cfg->mrg) {
 		rx_post(_metadata, fg, 1);
 		n = rx_take(_metadata, fg, &got, fg->scratch, WAIT_MS);
 		ASSERT_EQ(1000, n);
-		make_frame(fg->frame, 1000, PKT_PLAIN, 0, &h);
+		guest_make_frame(fg->frame, 1000, GUEST_PKT_PLAIN, 0, &h);
 		check_bytes(_metadata, fg->scratch, fg->frame, 1000, "first");
 		fg->rx_got++;
-		make_frame(fg->frame, big.len, big.kind, 3, &h);
+		guest_make_frame(fg->frame, big.len, big.kind, 3, &h);
 		inject(_metadata, fg, fg->frame, big.len, &h);
-		efd_fired(vq->call, 0);
+		guest_efd_fired(vq->call, 0);
 		rx_post(_metadata, fg, 3);
 		/* Two small packets fit; the big one must wait, not drop. */
 		for (seq = 1; seq < 3; seq++) {
@@ -1349,8 +770,8 @@ TEST_F(fg, rx_waits_for_buffers)
 		}
 		ASSERT_EQ(-1, rx_take(_metadata, fg, &got, fg->scratch,
 				      QUIET_MS));
-		efd_fired(vq->call, 0);
-		want_irq(fg, vq, true);
+		guest_efd_fired(vq->call, 0);
+		gvq_want_irq(vq, true);
 		rx_refill(_metadata, fg);
 		n = rx_take(_metadata, fg, &got, fg->scratch, WAIT_MS);
 		ASSERT_EQ((int)big.len, n);
@@ -1359,19 +780,19 @@ TEST_F(fg, rx_waits_for_buffers)
 		ASSERT_EQ(h.gso_type, got.hdr.gso_type);
 		fg->rx_got++;
 	} else {
-		efd_fired(vq->call, 0);
-		want_irq(fg, vq, true);
+		guest_efd_fired(vq->call, 0);
+		gvq_want_irq(vq, true);
 		rx_refill(_metadata, fg);
 		for (seq = 0; seq < 3; seq++) {
 			n = rx_take(_metadata, fg, &got, fg->scratch, WAIT_MS);
 			ASSERT_EQ(1000, n) TH_LOG("seq %u", seq);
-			make_frame(fg->frame, 1000, PKT_PLAIN, seq, &h);
+			guest_make_frame(fg->frame, 1000, GUEST_PKT_PLAIN, seq, &h);
 			check_bytes(_metadata, fg->scratch, fg->frame, 1000,
 				    "waited");
 			fg->rx_got++;
 		}
 	}
-	ASSERT_TRUE(efd_fired(vq->call, WAIT_MS));
+	ASSERT_TRUE(guest_efd_fired(vq->call, WAIT_MS));
 	check_no_err(_metadata, fg);
 	check_vhnet_stats(_metadata, fg);
 }
@@ -1383,7 +804,7 @@ TEST_F(fg, rx_waits_for_buffers)
  */
 TEST_F(fg, notify)
 {
-	static const struct pkt_case pc = { 64, PKT_PLAIN };
+	static const struct pkt_case pc = { 64, GUEST_PKT_PLAIN };
 	struct fg *fg = &self->fg;
 	unsigned int i;
 
@@ -1406,12 +827,12 @@ TEST_F(fg, notify)
 static double burst_tx(struct __test_metadata *_metadata, struct fg *fg,
 		       unsigned int count)
 {
-	struct fg_vq *vq = &fg->vq[TX_VQ];
+	struct gvq *vq = &fg->vq[TX_VQ];
 	struct virtio_net_hdr h, got;
 	unsigned int sent = 0, seen = 0, done = 0;
 	u8 frame[64];
-	u64 idle = now_ms() + WAIT_MS;
-	double t0 = now_s();
+	u64 idle = guest_now_ms() + WAIT_MS;
+	double t0 = guest_now_s();
 	u32 id, len;
 
 	while (seen < count || done < count) {
@@ -1420,73 +841,73 @@ static double burst_tx(struct __test_metadata *_metadata, struct fg *fg,
 
 		while (sent < count && sent - done < BURST_WINDOW &&
 		       vq->num_free >= descs_per_buf(fg)) {
-			make_frame(frame, sizeof(frame), PKT_PLAIN, sent, &h);
+			guest_make_frame(frame, sizeof(frame), GUEST_PKT_PLAIN, sent, &h);
 			ASSERT_LE(0, tx_post(fg, frame, sizeof(frame), &h));
 			sent++;
 		}
-		vq_publish(fg, vq);
-		while (vq->last_used != load16(&vq->used->idx)) {
-			ASSERT_EQ(0, vq_get_used(vq, &id, &len, 0));
+		gvq_publish(vq);
+		while (vq->last_used != guest_load16(&vq->vr.used->idx)) {
+			ASSERT_EQ(0, gvq_get_used(vq, &id, &len, 0));
 			vq_complete(_metadata, vq, id);
 			done++;
 			progress = true;
 		}
 		while ((n = cap_recv(fg, &got, fg->scratch, 0)) >= 0) {
-			make_frame(frame, sizeof(frame), PKT_PLAIN, seen, &h);
+			guest_make_frame(frame, sizeof(frame), GUEST_PKT_PLAIN, seen, &h);
 			ASSERT_EQ(64, n);
 			check_bytes(_metadata, fg->scratch, frame, 64, "TX burst");
 			seen++;
 			progress = true;
 		}
 		if (progress) {
-			idle = now_ms() + WAIT_MS;
+			idle = guest_now_ms() + WAIT_MS;
 		} else {
 			struct pollfd p[2] = {
-				{ .fd = fg->cap, .events = POLLIN },
+				{ .fd = fg->tap.cap, .events = POLLIN },
 				{ .fd = vq->call, .events = POLLIN },
 			};
 
-			ASSERT_GT(idle, now_ms())
+			ASSERT_GT(idle, guest_now_ms())
 				TH_LOG("TX burst stalled: sent %u used %u seen %u",
 				       sent, done, seen);
 			poll(p, 2, 1);
-			efd_fired(vq->call, 0);
+			guest_efd_fired(vq->call, 0);
 		}
 	}
 	fg->tx_sent += count;
-	return count / (now_s() - t0);
+	return count / (guest_now_s() - t0);
 }
 
 static double burst_rx(struct __test_metadata *_metadata, struct fg *fg,
 		       unsigned int count)
 {
-	struct fg_vq *vq = &fg->vq[RX_VQ];
+	struct gvq *vq = &fg->vq[RX_VQ];
 	struct virtio_net_hdr_mrg_rxbuf got;
 	struct virtio_net_hdr h;
 	unsigned int sent = 0, seen = 0;
 	u8 frame[64];
-	double t0 = now_s();
+	double t0 = guest_now_s();
 	int n;
 
 	rx_refill(_metadata, fg);
 	while (seen < count) {
 		/* Stay below the tap's queue length (500): no drops. */
 		while (sent < count && sent - seen < BURST_WINDOW) {
-			make_frame(frame, sizeof(frame), PKT_PLAIN, sent, &h);
+			guest_make_frame(frame, sizeof(frame), GUEST_PKT_PLAIN, sent, &h);
 			inject(_metadata, fg, frame, sizeof(frame), &h);
 			sent++;
 		}
 		n = rx_take(_metadata, fg, &got, fg->scratch, WAIT_MS);
 		ASSERT_EQ(64, n) TH_LOG("RX burst: %u sent, %u seen", sent, seen);
-		make_frame(frame, sizeof(frame), PKT_PLAIN, seen, &h);
+		guest_make_frame(frame, sizeof(frame), GUEST_PKT_PLAIN, seen, &h);
 		check_bytes(_metadata, fg->scratch, frame, 64, "RX burst");
 		seen++;
 		if (vq->fifo_len < MAX_POSTED / 2)
 			rx_refill(_metadata, fg);
 	}
-	efd_fired(vq->call, 0);
+	guest_efd_fired(vq->call, 0);
 	fg->rx_got += count;
-	return count / (now_s() - t0);
+	return count / (guest_now_s() - t0);
 }
 
 TEST_F_TIMEOUT(fg, wrap, 120)
@@ -1494,8 +915,8 @@ TEST_F_TIMEOUT(fg, wrap, 120)
 	struct fg *fg = &self->fg;
 	unsigned int count = fg->cfg->num + 100;
 
-	want_irq(fg, &fg->vq[TX_VQ], true);
-	want_irq(fg, &fg->vq[RX_VQ], true);
+	gvq_want_irq(&fg->vq[TX_VQ], true);
+	gvq_want_irq(&fg->vq[RX_VQ], true);
 	burst_tx(_metadata, fg, count);
 	burst_rx(_metadata, fg, count);
 	check_no_err(_metadata, fg);
@@ -1508,9 +929,9 @@ TEST_F_TIMEOUT(fg, wrap, 120)
  */
 TEST_F(fg, detach_reattach)
 {
-	static const struct pkt_case pc = { 200, PKT_PLAIN };
+	static const struct pkt_case pc = { 200, GUEST_PKT_PLAIN };
 	struct fg *fg = &self->fg;
-	struct fg_vq *tx = &fg->vq[TX_VQ], *rx = &fg->vq[RX_VQ];
+	struct gvq *tx = &fg->vq[TX_VQ], *rx = &fg->vq[RX_VQ];
 	struct vhost_vring_state st = { .index = TX_VQ };
 	struct virtio_net_hdr h, got;
 	struct virtio_net_hdr_mrg_rxbuf rgot;
@@ -1518,38 +939,38 @@ TEST_F(fg, detach_reattach)
 	u32 id, len;
 	int r;
 
-	want_irq(fg, tx, true);
-	want_irq(fg, rx, true);
+	gvq_want_irq(tx, true);
+	gvq_want_irq(rx, true);
 	rx_refill(_metadata, fg);
 	for (i = 0; i < n; i++) {
-		make_frame(fg->frame, pc.len, pc.kind, i, &h);
+		guest_make_frame(fg->frame, pc.len, pc.kind, i, &h);
 		ASSERT_LE(0, tx_post(fg, fg->frame, pc.len, &h));
 		inject(_metadata, fg, fg->frame, pc.len, &h);
 		if (i == n / 2)
-			vq_publish(fg, tx);
+			gvq_publish(tx);
 	}
 	/* Half of TX is published and may be in flight: pull the tap away. */
 	ASSERT_EQ(0, set_backend(fg, TX_VQ, -1));
 	ASSERT_EQ(0, set_backend(fg, RX_VQ, -1));
 	/* Stopped: everything consumed is used, and the base says so. */
 	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_GET_VRING_BASE, &st));
-	ASSERT_EQ(load16(&tx->used->idx), st.num);
+	ASSERT_EQ(guest_load16(&tx->vr.used->idx), st.num);
 	ASSERT_LE((u16)(st.num - fg->cfg->base), n / 2 + 1);
-	vq_publish(fg, tx);
+	gvq_publish(tx);
 	usleep(QUIET_MS * 1000);
-	ASSERT_EQ(st.num, load16(&tx->used->idx)) TH_LOG("TX ran detached");
+	ASSERT_EQ(st.num, guest_load16(&tx->vr.used->idx)) TH_LOG("TX ran detached");
 
-	ASSERT_EQ(0, set_backend(fg, TX_VQ, fg->tap));
-	ASSERT_EQ(0, set_backend(fg, RX_VQ, fg->tap));
+	ASSERT_EQ(0, set_backend(fg, TX_VQ, fg->tap.fd));
+	ASSERT_EQ(0, set_backend(fg, RX_VQ, fg->tap.fd));
 	for (i = 0; i < n; i++) {
-		ASSERT_EQ(0, vq_get_used(tx, &id, &len, WAIT_MS))
+		ASSERT_EQ(0, gvq_get_used(tx, &id, &len, WAIT_MS))
 			TH_LOG("TX %u not used after reattach", i);
 		vq_complete(_metadata, tx, id);
 	}
 	while ((r = cap_recv(fg, &got, fg->scratch, QUIET_MS)) >= 0) {
 		ASSERT_GT(n, seen) TH_LOG("TX duplicate");
 		ASSERT_EQ((int)pc.len, r);
-		make_frame(fg->frame, pc.len, pc.kind, seen, &h);
+		guest_make_frame(fg->frame, pc.len, pc.kind, seen, &h);
 		check_bytes(_metadata, fg->scratch, fg->frame, pc.len, "TX");
 		seen++;
 	}
@@ -1557,7 +978,7 @@ TEST_F(fg, detach_reattach)
 	for (i = 0; i < n; i++) {
 		r = rx_take(_metadata, fg, &rgot, fg->scratch, WAIT_MS);
 		ASSERT_EQ((int)pc.len, r) TH_LOG("RX %u after reattach", i);
-		make_frame(fg->frame, pc.len, pc.kind, i, &h);
+		guest_make_frame(fg->frame, pc.len, pc.kind, i, &h);
 		check_bytes(_metadata, fg->scratch, fg->frame, pc.len, "RX");
 		rx_refill(_metadata, fg);
 	}
@@ -1598,8 +1019,8 @@ TEST_F_TIMEOUT(fg_rate, pps, 120)
 	struct fg *fg = &self->fg;
 	double tx, rx;
 
-	want_irq(fg, &fg->vq[TX_VQ], true);
-	want_irq(fg, &fg->vq[RX_VQ], true);
+	gvq_want_irq(&fg->vq[TX_VQ], true);
+	gvq_want_irq(&fg->vq[RX_VQ], true);
 	tx = burst_tx(_metadata, fg, BURST);
 	rx = burst_rx(_metadata, fg, BURST);
 	ksft_print_msg("rate %s: TX %u x 64B: %.0f pps, RX %u x 64B: %.0f pps\n",
@@ -1652,7 +1073,7 @@ TEST_F(abi, set_vring_num)
 	EXPECT_EQ(0, vring_num(fg, TX_VQ, 1));
 	EXPECT_EQ(0, vring_num(fg, TX_VQ, 256));
 	/* Not while a backend is attached. */
-	ASSERT_EQ(0, set_backend(fg, TX_VQ, fg->tap));
+	ASSERT_EQ(0, set_backend(fg, TX_VQ, fg->tap.fd));
 	EXPECT_EQ(-EBUSY, vring_num(fg, TX_VQ, 128));
 	ASSERT_EQ(0, set_backend(fg, TX_VQ, -1));
 	EXPECT_EQ(0, vring_num(fg, TX_VQ, 128));
@@ -1686,7 +1107,7 @@ TEST_F(abi, set_mem_table)
 	for (i = 0; i < ARRAY_SIZE(r); i++) {
 		r[i].guest_phys_addr = GPA_BASE + i * 0x100000ULL;
 		r[i].memory_size = 0x100000;
-		r[i].userspace_addr = (uintptr_t)fg->hva[0] + i * 0x100000ULL;
+		r[i].userspace_addr = (uintptr_t)fg->mem.region[0].hva + i * 0x100000ULL;
 	}
 	EXPECT_EQ(0, mem_table(fg, r, ARRAY_SIZE(r), 64, 0));
 	EXPECT_EQ(-E2BIG, mem_table(fg, r, ARRAY_SIZE(r), 65, 0));
@@ -1705,7 +1126,7 @@ TEST_F(abi, set_mem_table)
 	 * User range wraps or is not user memory. vhost-net checks user
 	 * ranges only for running rings (an attached backend).
 	 */
-	ASSERT_EQ(0, set_backend(fg, TX_VQ, fg->tap));
+	ASSERT_EQ(0, set_backend(fg, TX_VQ, fg->tap.fd));
 	r[1].guest_phys_addr = GPA_BASE + 0x100000;
 	r[1].memory_size = 0x100000;
 	r[1].userspace_addr = ~0ULL - 0xfff;
@@ -1716,12 +1137,12 @@ TEST_F(abi, set_mem_table)
 	 * keeps both; lookups take the first match). vhnet refuses them: a
 	 * guest address with two translations is a VMM bug, not a table.
 	 */
-	r[1].userspace_addr = (uintptr_t)fg->hva[1];
+	r[1].userspace_addr = (uintptr_t)fg->mem.region[1].hva;
 	r[1].guest_phys_addr = GPA_BASE + 0x80000;
 	EXPECT_EQ(strstr(fg->path, "vhnet") ? -EINVAL : 0,
 		  mem_table(fg, r, ARRAY_SIZE(r), 2, 0));
 	/* The real table again: the fixture's rings must still work. */
-	EXPECT_EQ(0, set_mem_table(fg->vfd, fg));
+	EXPECT_EQ(0, guest_set_mem_table(fg->vfd, &fg->mem));
 }
 
 TEST_F(abi, features)
@@ -1760,19 +1181,19 @@ TEST_F(abi, set_vring_addr)
 	struct fg *fg = &self->fg;
 	struct vhost_vring_addr a;
 
-	vq_addr(&fg->vq[TX_VQ], TX_VQ, &a);
+	gvq_addr(&fg->vq[TX_VQ], TX_VQ, &a);
 	a.avail_user_addr += 1;
 	EXPECT_EQ(-EINVAL, vring_addr_err(fg, &a));
-	vq_addr(&fg->vq[TX_VQ], TX_VQ, &a);
+	gvq_addr(&fg->vq[TX_VQ], TX_VQ, &a);
 	a.used_user_addr += 2;
 	EXPECT_EQ(-EINVAL, vring_addr_err(fg, &a));
-	vq_addr(&fg->vq[TX_VQ], TX_VQ, &a);
+	gvq_addr(&fg->vq[TX_VQ], TX_VQ, &a);
 	a.flags = 1U << 5;
 	EXPECT_EQ(-EOPNOTSUPP, vring_addr_err(fg, &a));
-	vq_addr(&fg->vq[TX_VQ], TX_VQ, &a);
+	gvq_addr(&fg->vq[TX_VQ], TX_VQ, &a);
 	a.index = 2;
 	EXPECT_EQ(-ENOBUFS, vring_addr_err(fg, &a));
-	vq_addr(&fg->vq[TX_VQ], TX_VQ, &a);
+	gvq_addr(&fg->vq[TX_VQ], TX_VQ, &a);
 	EXPECT_EQ(0, vring_addr_err(fg, &a));
 }
 
@@ -1790,19 +1211,19 @@ TEST_F(abi, set_backend)
 	close(udp);
 	EXPECT_EQ(-1, set_backend(fg, TX_VQ, 12345));
 	EXPECT_EQ(ENOTSOCK, errno);
-	EXPECT_EQ(-1, set_backend(fg, 2, fg->tap));
+	EXPECT_EQ(-1, set_backend(fg, 2, fg->tap.fd));
 	EXPECT_EQ(ENOBUFS, errno);
 	/* Detaching what is not attached is fine; so is attaching twice. */
 	EXPECT_EQ(0, set_backend(fg, TX_VQ, -1));
-	EXPECT_EQ(0, set_backend(fg, TX_VQ, fg->tap));
-	EXPECT_EQ(0, set_backend(fg, TX_VQ, fg->tap));
+	EXPECT_EQ(0, set_backend(fg, TX_VQ, fg->tap.fd));
+	EXPECT_EQ(0, set_backend(fg, TX_VQ, fg->tap.fd));
 	EXPECT_EQ(0, set_backend(fg, TX_VQ, -1));
 }
 
 /* GET_VRING_BASE returns the last avail index the device consumed. */
 TEST_F(abi, get_vring_base)
 {
-	static const struct pkt_case pc = { 100, PKT_PLAIN };
+	static const struct pkt_case pc = { 100, GUEST_PKT_PLAIN };
 	struct vhost_vring_state st = { .index = TX_VQ };
 	struct fg *fg = &self->fg;
 	unsigned int i;
@@ -1817,7 +1238,7 @@ TEST_F(abi, get_vring_base)
 	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_VRING_BASE, &st));
 
 	guest_attach(_metadata, fg);
-	want_irq(fg, &fg->vq[TX_VQ], true);
+	gvq_want_irq(&fg->vq[TX_VQ], true);
 	for (i = 0; i < 5; i++)
 		tx_one(_metadata, fg, &pc, i, true);
 	ASSERT_EQ(0, set_backend(fg, TX_VQ, -1));
@@ -1825,7 +1246,7 @@ TEST_F(abi, get_vring_base)
 	EXPECT_EQ(5, st.num);
 	/* Resume from there, as QEMU does after migration. */
 	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_VRING_BASE, &st));
-	ASSERT_EQ(0, set_backend(fg, TX_VQ, fg->tap));
+	ASSERT_EQ(0, set_backend(fg, TX_VQ, fg->tap.fd));
 	for (i = 5; i < 8; i++)
 		tx_one(_metadata, fg, &pc, i, true);
 	ASSERT_EQ(0, set_backend(fg, TX_VQ, -1));

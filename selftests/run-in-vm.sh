@@ -13,22 +13,49 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${VHNET_OUT:?run inside the test VM}
 export VHNET_KO=${VHNET_KO:?} VHNET_BIN=${VHNET_BIN:?}
 
-# name, per-test timeout in seconds, command. Order matters: load_unload
-# leaves the module loaded for the rest; the kernel's vhost_net is loaded
-# only for the reference runs, so nothing before them can pass through it.
-suite=(
-	"load_unload 120 $here/load_unload.sh"
+# name, per-test timeout in seconds, command. make check boots the VM once
+# per part of the suite ($VHNET_PART):
+#   host    everything without a nested guest, on two vCPUs, so that races
+#           (a second thread rewriting a ring, a reset racing a read, a busy
+#           poll spinning beside an ioctl) run in parallel for real;
+#   nested  the real QEMU guests, on one vCPU (two reset the VM or its
+#           guests under nested traffic: Documentation/testing.md);
+#   all     both, in one boot (the default, for running by hand).
+# Order matters: load_unload leaves the module loaded for the rest; the
+# kernel's vhost_net is loaded only for the reference runs, so nothing
+# before them can pass through it.
+ctlbin=$here/../tools/vhnetctl/vhnetctl
+host_suite=(
 	"device 300 $VHNET_BIN/device_test"
 	"fakeguest_vhnet 600 env VHNET_DEV=/dev/vhnet $VHNET_BIN/fakeguest"
 	"netlink_vhnetctl 300 $here/netlink/vhnetctl.sh"
 	"netlink_ynl 600 python3 $here/netlink/ynl_spec.py"
 	"netlink_ynl_cli 600 $here/netlink/ynl_cli.sh"
 	"netlink_raw 300 python3 $here/netlink/raw.py"
-	"accounting 600 env VHNETCTL=$here/../tools/vhnetctl/vhnetctl $VHNET_BIN/accounting"
-	"nested_vhnet_qemu7.2 900 env NESTED_QEMU=7.2 $here/nested/test.sh /dev/vhnet"
-	"nested_vhnet_qemu10.0 900 env NESTED_QEMU=10.0 $here/nested/test.sh /dev/vhnet"
+	"netlink_fuzz 120 env FUZZ_SECONDS=30 python3 $here/netlink/fuzz.py"
+	"accounting 600 env VHNETCTL=$ctlbin $VHNET_BIN/accounting"
+	"fuzz_guest 300 env FUZZ_SECONDS=60 VHNETCTL=$ctlbin $VHNET_BIN/fuzz_guest"
+	"fuzz_vmm 240 env FUZZ_SECONDS=45 VHNETCTL=$ctlbin $VHNET_BIN/fuzz_vmm"
 	"fakeguest_vhost_net 600 $here/with-vhost-net.sh $VHNET_BIN/fakeguest"
 )
+nested_suite=(
+	"nested_vhnet_qemu7.2 900 env NESTED_QEMU=7.2 $here/nested/test.sh /dev/vhnet"
+	"nested_vhnet_qemu10.0 900 env NESTED_QEMU=10.0 $here/nested/test.sh /dev/vhnet"
+)
+suite=("load_unload 120 $here/load_unload.sh")
+case "${VHNET_PART:-all}" in
+host) suite+=("${host_suite[@]}") ;;
+nested) suite+=("${nested_suite[@]}") ;;
+all)	# the vhost-net reference run stays last
+	suite+=("${host_suite[@]:0:${#host_suite[@]}-1}" "${nested_suite[@]}" "${host_suite[-1]}") ;;
+*) echo "run-in-vm: VHNET_PART is host, nested or all" >&2; exit 2 ;;
+esac
+
+# What the tests build their topologies from (macvtap and veth links, a
+# bridge). The VM's own module autoloading runs outside this chroot and
+# finds no modules, so load them here; a missing one fails its tests.
+modprobe -a tun tap macvtap veth bridge ||
+	echo "run-in-vm: some modules the tests need did not load" >&2
 
 # Debug kernels: forget what boot leaked, so a report names the suite.
 if [ -w /sys/kernel/debug/kmemleak ]; then
@@ -43,7 +70,7 @@ echo "vhnet-suite: start" >/dev/kmsg
 # netlink request in flight would hold the module while they unload it).
 # When the VM dies, the host side (scripts/vm-post-mortem.sh) reads the
 # last one.
-ctl=$here/../tools/vhnetctl/vhnetctl
+ctl=$ctlbin
 heartbeat()
 {
 	local t0=$SECONDS name
@@ -53,7 +80,7 @@ heartbeat()
 			echo "uptime $(cut -d' ' -f1 /proc/uptime) s, suite $((SECONDS - t0)) s, test ${name:-none}"
 			[ -z "$name" ] || echo "last line: $(tail -n 1 "$out/$name.ktap" 2>/dev/null)"
 			case "$name" in
-			nested_* | fakeguest_vhnet | accounting) "$ctl" stats 2>/dev/null | grep -vE ' 0$' ;;
+			nested_* | fakeguest_vhnet | accounting | fuzz_guest) "$ctl" stats 2>/dev/null | grep -vE ' 0$' ;;
 			esac
 		} >"$out/.heartbeat.new" 2>&1
 		mv "$out/.heartbeat.new" "$out/heartbeat"

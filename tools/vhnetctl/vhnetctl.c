@@ -50,7 +50,7 @@ static const char *const counter_names[] = {
 	"batch_size_16_31", "batch_size_32_63", "batch_size_64_127",
 	"batch_size_128_up",
 	"drop_no_rx_buf", "drop_too_big", "drop_tap_err", "drop_bad_chain",
-	"drop_bad_addr", "drop_bad_hdr",
+	"drop_bad_addr", "drop_bad_hdr", "drop_detached",
 };
 
 #define NR_SCALARS	7
@@ -451,7 +451,9 @@ static void print_queue(struct nlattr *nest, void *arg)
 		printf(" worker-pid %u worker-cpu %d", Q32(VHNET_A_QUEUE_WORKER_PID),
 		       tb[VHNET_A_QUEUE_WORKER_CPU] ?
 		       (int32_t)nla_get_u32(tb[VHNET_A_QUEUE_WORKER_CPU]) : -1);
-	else
+	if (Q32(VHNET_A_QUEUE_WORKER_PID) && tb[VHNET_A_QUEUE_WORKER_CPUS])
+		printf(" worker-cpus %s", nla_get_string(tb[VHNET_A_QUEUE_WORKER_CPUS]));
+	else if (!Q32(VHNET_A_QUEUE_WORKER_PID))
 		printf(" worker none");
 	printf("\n");
 #undef Q32

@@ -24,6 +24,17 @@
 
 #define VHNET_INDIRECT_MAX	(U16_MAX + 1)
 
+/*
+ * Most descriptors one chain may have, indirect entries included: the
+ * queue size (virtio 1.x 2.7.5.3.1: "A driver MUST NOT create a
+ * descriptor chain longer than the Queue Size of the device"), but never
+ * fewer than QEMU's own virtio accepts (VIRTQUEUE_MAX_SIZE, 1024), so a
+ * small ring may still carry a driver's usual indirect tables. Without
+ * this, one chain of an indirect table of 65536 empty entries is one
+ * step of a pass that nothing can cut short.
+ */
+#define VHNET_CHAIN_MAX_FLOOR	1024
+
 static __le16 __user *vhnet_avail_ring(const struct vhnet_vq *vq)
 {
 	return (__le16 __user *)(vq->avail + 1);
@@ -182,6 +193,8 @@ struct vhnet_chain {
 	unsigned int n;
 	unsigned int *out;
 	unsigned int *in;
+	unsigned int descs;	/* walked so far, indirect entries included */
+	unsigned int max_descs;
 };
 
 /* Append one descriptor's buffer; returns a broken reason or NONE. */
@@ -231,14 +244,11 @@ vhnet_chain_indirect(struct vhnet_vq *vq, struct vhnet_chain *c,
 
 	for (;;) {
 		/* A table of count entries cannot chain through more. */
-		if (++found > count)
+		if (++found > count || ++c->descs > c->max_descs)
 			return VHNET_BROKEN_BAD_CHAIN;
 		vq->walked++;
-		/*
-		 * Up to 65536 entries that may move no data: let the CPU go
-		 * now and then (we hold only the vq mutex).
-		 */
-		if (!(found % 1024))
+		/* Entries may move no data: let the CPU go now and then. */
+		if (!(found % 256))
 			cond_resched();
 		if (vhnet_vq_copy_from_guest(vq, &d, base + (u64)i * sizeof(d),
 					     sizeof(d)))
@@ -295,7 +305,10 @@ static bool vhnet_vq_read_avail_idx(struct vhnet_vq *vq)
 int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 		      unsigned int iov_max, unsigned int *out, unsigned int *in)
 {
-	struct vhnet_chain c = { .iov = iov, .iov_max = iov_max, .out = out, .in = in };
+	struct vhnet_chain c = {
+		.iov = iov, .iov_max = iov_max, .out = out, .in = in,
+		.max_descs = max_t(unsigned int, vq->num, VHNET_CHAIN_MAX_FLOOR),
+	};
 	enum vhnet_vq_broken_reason why;
 	unsigned int head, i, found = 0;
 	struct vhnet_desc d;
@@ -327,7 +340,7 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 	i = head;
 	for (;;) {
 		/* A chain longer than the ring must revisit a descriptor. */
-		if (++found > vq->num) {
+		if (++found > vq->num || ++c.descs > c.max_descs) {
 			why = VHNET_BROKEN_BAD_CHAIN;
 			goto broken;
 		}

@@ -65,13 +65,14 @@ struct vhnet_used_hdr {
 
 /*
  * Descriptors (ring and indirect entries) one pass may walk before it
- * yields. The packet and byte weights count chains; a chain can hold up to
- * VHNET_VQ_MAX_NUM + 65536 descriptors that move no data (zero length,
- * one indirect table of empty entries), so without this bound a guest
- * could make one pass walk ~2^24 descriptors with the vq mutex held (the
+ * yields. The packet and byte weights count chains; a chain may hold up
+ * to max(ring size, 1024) descriptors that move no data (zero length, an
+ * indirect table of empty entries), so without this bound a guest could
+ * make one pass walk millions of descriptors with the vq mutex held (the
  * CVE-2019-3900 class) and stall every ioctl and close on the queue.
+ * Real traffic walks one to a few descriptors a packet, far below it.
  */
-#define VHNET_VQ_DESC_WEIGHT	65536
+#define VHNET_VQ_DESC_WEIGHT	16384
 
 /*
  * Longest busy-poll spin, whatever VHOST_SET_VRING_BUSYLOOP_TIMEOUT or the

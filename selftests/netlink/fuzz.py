@@ -55,7 +55,7 @@ import threading
 import time
 import zlib
 
-from rawnl import (A_ID, A_INSTANCE_OWNER_PID, A_STATS_QUEUE, A_TUNABLES_WORKER_CPUS,
+from rawnl import (ktap, results, A_ID, A_INSTANCE_OWNER_PID, A_STATS_QUEUE, A_TUNABLES_WORKER_CPUS,
                    CMD_INSTANCE_ADD_NTF, CMD_INSTANCE_DEL_NTF, CMD_INSTANCE_GET,
                    CMD_STATS_GET, CMD_STATS_RESET, CMD_TUNABLES_GET, CMD_TUNABLES_SET,
                    NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLM_F_ACK, NLM_F_ATOMIC,
@@ -101,18 +101,6 @@ OPS = [('instance-get do', CMD_INSTANCE_GET, 'do', 'instance'),
        ('stats-reset', CMD_STATS_RESET, 'do', 'stats'),
        ('notification', None, 'do', 'instance'),
        ('unknown command', None, 'do', 'tunables')]
-
-results = []
-
-
-def ktap(name, passed, diag=None):
-    results.append(passed)
-    if diag is not None and not passed:
-        for line in str(diag).splitlines():
-            print('# ' + line)
-    print(f"{'ok' if passed else 'not ok'} {len(results)} {name}")
-    sys.stdout.flush()
-
 
 def say(line):
     print('# ' + line)

@@ -24,7 +24,7 @@ import sys
 
 import yaml
 
-from rawnl import (A_ID, A_INSTANCE_QUEUE, A_STATS_QUEUE, A_TUNABLES_MAX,
+from rawnl import (ktap, results, A_ID, A_INSTANCE_QUEUE, A_STATS_QUEUE, A_TUNABLES_MAX,
                    A_TUNABLES_RX_BATCH, A_TUNABLES_TX_BATCH, A_TUNABLES_WORKER_CPUS,
                    CMD_INSTANCE_ADD_NTF, CMD_INSTANCE_DEL_NTF, CMD_INSTANCE_GET,
                    CMD_STATS_GET, CMD_STATS_RESET, CMD_TUNABLES_GET, CMD_TUNABLES_SET,
@@ -35,18 +35,6 @@ from rawnl import (A_ID, A_INSTANCE_QUEUE, A_STATS_QUEUE, A_TUNABLES_MAX,
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 SPEC = os.path.join(TOP, 'Documentation/netlink/specs/vhnet.yaml')
-
-results = []
-
-
-def ktap(name, passed, diag=None):
-    results.append(passed)
-    if diag is not None and not passed:
-        for line in str(diag).splitlines():
-            print('# ' + line)
-    print(f"{'ok' if passed else 'not ok'} {len(results)} {name}")
-    sys.stdout.flush()
-
 
 def tunables(spec):
     """(name, attr type, min, max) of every ranged u32 tunable, from the spec."""

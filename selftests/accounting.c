@@ -21,8 +21,9 @@
  *   TX: chains the guest posted = tx_packets + vhnet's tx drops, and
  *       tx_packets = what the tap counted as received.
  *
- * The fake guest is a cut-down copy of fakeguest.c's: one memory region,
- * VERSION_1, one descriptor per buffer, in-order completion.
+ * The guest is guest.h's, used the simple way: one memory region,
+ * VERSION_1, one descriptor a buffer, buffers at a fixed address per
+ * avail slot, in-order completion checked.
  */
 
 #pragma GCC diagnostic ignored "-Wclobbered"	/* see fakeguest.c */
@@ -62,123 +63,87 @@
 #include <linux/vhnet.h>
 
 #include "kselftest_harness.h"
-
-typedef __u8 u8;
-typedef __u16 u16;
-typedef __u32 u32;
-typedef __u64 u64;
+#include "guest.h"
 
 #define GPA_BASE	0x40000000ULL
 #define MEM_SIZE	(16ULL << 20)
 #define RING_AREA	0x100000ULL	/* 1 MiB per queue, at the start */
 #define BUF_BASE	(GPA_BASE + 2 * RING_AREA)
-#define BUF_STRIDE	4096		/* buffer of descriptor slot i */
+#define BUF_STRIDE	4096		/* buffer of avail slot i */
 #define NUM		256
 #define HDR_LEN		sizeof(struct virtio_net_hdr_mrg_rxbuf)
 #define RX_BUF		2048
 #define TAP_QLEN	100		/* tap's queue toward us: small, to overflow */
 
-#define RX_VQ		0
-#define TX_VQ		1
+#define RX_VQ		GUEST_RX_VQ
+#define TX_VQ		GUEST_TX_VQ
 
 #define WAIT_MS		5000	/* anything expected to happen, under TCG */
 #define QUIET_MS	300	/* something expected NOT to happen */
 
+#define now_ms		guest_now_ms
+#define now_s		guest_now_s
+
 /* ---- the fake guest ---- */
 
-struct gvq {
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	u16 avail_idx;		/* shadow of avail->idx */
-	u16 last_used;		/* next used entry to consume */
-	int kick, call, err;
-};
-
 struct guest {
-	int vfd, tap, inj, sk;
-	char ifname[IFNAMSIZ];
-	int ifindex;
-	u8 *mem;
-	struct gvq vq[2];
+	int vfd;
+	struct guest_tap tap;	/* tap.inj: frames for the device's RX */
+	struct guest_mem mem;
+	struct gvq vq[GUEST_NR_VQS];
 	unsigned int id;	/* vhnet instance id */
 	char ctl[1024];		/* vhnetctl */
 };
 
-static u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double now_s(void)
-{
-	return now_ms() / 1000.0;
-}
-
 static void *hva(struct guest *g, u64 gpa)
 {
-	return g->mem + (gpa - GPA_BASE);
+	return guest_hva(&g->mem, gpa);
 }
 
+/*
+ * The buffer of avail slot i: a slot's buffer is free again once its
+ * chain is used, because completion is in order and at most NUM are out.
+ */
 static u64 slot_gpa(unsigned int q, unsigned int slot)
 {
 	return BUF_BASE + ((u64)q * NUM + slot) * BUF_STRIDE;
 }
 
-static u16 load16(const u16 *p)
-{
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static void store16(u16 *p, u16 v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
-
+/* Chains posted and not yet used. */
 static unsigned int outstanding(struct gvq *vq)
 {
-	return (u16)(vq->avail_idx - vq->last_used);
+	return vq->fifo_len;
 }
 
-/*
- * Make one descriptor available. Slots are reused in avail order, which
- * is safe because the device completes in order and at most NUM are out.
- */
-static u16 vq_add(struct gvq *vq, u64 addr, u32 len, u16 flags, u16 next)
+/* Make one descriptor available as a chain of its own; its head. */
+static int vq_add(struct guest *g, struct gvq *vq, u64 addr, u32 len, u16 flags)
 {
-	u16 slot = vq->avail_idx % NUM;
+	struct gvq_buf b = { .gpa = addr, .len = len, .flags = flags };
 
-	vq->desc[slot].addr = addr;
-	vq->desc[slot].len = len;
-	vq->desc[slot].flags = flags;
-	vq->desc[slot].next = next;
-	vq->avail->ring[slot] = slot;
-	vq->avail_idx++;
-	return slot;
+	return gvq_add(vq, &g->mem, &b, 1, false);
 }
 
-/* Publish avail->idx and kick, unconditionally (the device may ignore it). */
+/* The descriptor of the chain made available last. */
+static struct vring_desc *vq_last_desc(struct gvq *vq)
+{
+	return &vq->vr.desc[vq->vr.avail->ring[(u16)(vq->avail_idx - 1) % vq->num]];
+}
+
+/* Publish avail->idx and kick, whether or not the device asked for it. */
 static void vq_kick(struct gvq *vq)
 {
-	u64 one = 1;
-
-	store16(&vq->avail->idx, vq->avail_idx);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (write(vq->kick, &one, sizeof(one)) != sizeof(one))
+	if (!gvq_publish(vq) && gvq_kick(vq))
 		abort();
 }
 
 /* Consume every used entry there is; returns how many. */
 static unsigned int vq_reap(struct gvq *vq)
 {
-	unsigned int n = 0;
+	int n = gvq_reap(vq);
 
-	while (load16(&vq->used->idx) != vq->last_used) {
-		vq->last_used++;
-		n++;
+	if (n < 0) {
+		ksft_print_msg("used entry out of order\n");
+		abort();
 	}
 	return n;
 }
@@ -189,23 +154,16 @@ static void rx_post(struct guest *g, unsigned int n, u32 len)
 	unsigned int i;
 
 	for (i = 0; i < n && outstanding(vq) < NUM; i++)
-		vq_add(vq, slot_gpa(RX_VQ, vq->avail_idx % NUM), len,
-		       VRING_DESC_F_WRITE, 0);
+		vq_add(g, vq, slot_gpa(RX_VQ, vq->avail_idx % NUM), len,
+		       VRING_DESC_F_WRITE);
 	vq_kick(vq);
 }
 
 static void make_frame(u8 *f, unsigned int len, u32 seq)
 {
-	static const u8 mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x02 };
-	unsigned int i;
+	struct virtio_net_hdr h;
 
-	memcpy(f, mac, ETH_ALEN);
-	memcpy(f + ETH_ALEN, mac, ETH_ALEN);
-	f[ETH_ALEN + 5] = 1;
-	f[12] = 0x88;		/* local experimental ethertype */
-	f[13] = 0xb5;
-	for (i = 14; i < len; i++)
-		f[i] = seq + i;
+	guest_make_frame(f, len, GUEST_PKT_PLAIN, seq, &h);
 }
 
 /* Post n TX frames of len bytes (header zeroed: no offloads), no kick. */
@@ -219,27 +177,18 @@ static void tx_post(struct guest *g, unsigned int n, unsigned int len)
 
 		memset(hva(g, gpa), 0, HDR_LEN);
 		make_frame(hva(g, gpa + HDR_LEN), len, vq->avail_idx);
-		vq_add(vq, gpa, HDR_LEN + len, 0, 0);
+		vq_add(g, vq, gpa, HDR_LEN + len, 0);
 	}
 }
 
-/* Has the eventfd fired within ms? Consumes the count. */
-static bool efd_fired(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	u64 v;
-
-	if (poll(&p, 1, ms) != 1)
-		return false;
-	return read(fd, &v, sizeof(v)) == sizeof(v);
-}
+#define efd_fired	guest_efd_fired
 
 /* Wait until the device has used everything posted on vq. */
 static bool vq_wait_all(struct gvq *vq, int ms)
 {
 	u64 end = now_ms() + ms;
 
-	while (load16(&vq->used->idx) != vq->avail_idx) {
+	while (guest_load16(&vq->vr.used->idx) != vq->avail_idx) {
 		if (now_ms() > end)
 			return false;
 		usleep(1000);
@@ -254,12 +203,11 @@ static bool vq_wait_all(struct gvq *vq, int ms)
  */
 static int inject(struct guest *g, unsigned int len, u32 seq)
 {
+	struct virtio_net_hdr none = { 0 };
 	u8 f[ETH_FRAME_LEN];
 
 	make_frame(f, len, seq);
-	if (send(g->inj, f, len, 0) == (ssize_t)len)
-		return 0;
-	return -errno;
+	return guest_tap_inject(&g->tap, f, len, &none);
 }
 
 /* ---- counters, through netlink (vhnetctl) and the tap's own ---- */
@@ -395,7 +343,7 @@ static int link_read(const char *ifname, struct tapcount *t)
 
 static int tap_read(struct guest *g, struct tapcount *t)
 {
-	return link_read(g->ifname, t);
+	return link_read(g->tap.ifname, t);
 }
 
 /* "state running" / "state broken (bad-chain)" of queue q, from vhnetctl show. */
@@ -420,35 +368,12 @@ static void queue_state(struct guest *g, const char *q, char *out, size_t size)
 
 /* ---- setup ---- */
 
-static int ifreq_ioctl(const char *ifname, unsigned long req, struct ifreq *ifr)
-{
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
-
-	if (s < 0)
-		return -1;
-	memcpy(ifr->ifr_name, ifname, IFNAMSIZ);
-	r = ioctl(s, req, ifr);
-	close(s);
-	return r;
-}
-
 static int tap_set_up(struct guest *g, bool up)
 {
 	struct ifreq ifr = { 0 };
 
 	ifr.ifr_flags = IFF_NOARP | (up ? IFF_UP : 0);
-	return ifreq_ioctl(g->ifname, SIOCSIFFLAGS, &ifr);
-}
-
-static void write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		if (write(fd, s, strlen(s)) < 0)
-			perror(path);
-		close(fd);
-	}
+	return guest_ifreq(g->tap.ifname, SIOCSIFFLAGS, &ifr);
 }
 
 static void find_ctl(struct guest *g)
@@ -482,109 +407,58 @@ static void find_ctl(struct guest *g)
 	}
 }
 
-static void setup_vq(struct __test_metadata *_metadata, struct guest *g,
-		     unsigned int q)
+/*
+ * A tap whose verdict on each injected frame comes back to us: no
+ * offloads, a short queue toward the device (to overflow), and the
+ * injection socket bypassing the qdisc. No capture: the tap's own
+ * counters tell what it received.
+ */
+static void acct_tap_open(struct __test_metadata *_metadata, struct guest *g)
 {
-	struct gvq *vq = &g->vq[q];
-	struct vhost_vring_state st = { .index = q, .num = NUM };
-	struct vhost_vring_file f = { .index = q };
-	struct vhost_vring_addr a = { .index = q };
-	u8 *ring = hva(g, GPA_BASE + q * RING_AREA);
+	struct ifreq ifr = { .ifr_qlen = TAP_QLEN };
+	int one = 1, e;
 
-	vq->desc = (void *)ring;
-	vq->avail = (void *)(ring + 16 * NUM);
-	vq->used = (void *)(ring + 16 * NUM + 4096);
-	vq->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	vq->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	vq->err = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ASSERT_LE(0, vq->kick);
-	ASSERT_LE(0, vq->call);
-	ASSERT_LE(0, vq->err);
-
-	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_NUM, &st));
-	st.num = 0;
-	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_BASE, &st));
-	a.desc_user_addr = (uintptr_t)vq->desc;
-	a.avail_user_addr = (uintptr_t)vq->avail;
-	a.used_user_addr = (uintptr_t)vq->used;
-	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_ADDR, &a));
-	f.fd = vq->kick;
-	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_KICK, &f));
-	f.fd = vq->call;
-	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_CALL, &f));
-	f.fd = vq->err;
-	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_ERR, &f));
+	e = guest_tap_open(&g->tap, "acct%d", HDR_LEN, 1500);
+	ASSERT_EQ(0, e) TH_LOG("tap: %s", strerror(-e));
+	ASSERT_EQ(0, ioctl(g->tap.fd, TUNSETOFFLOAD, 0)) TH_LOG("offloads: %m");
+	close(g->tap.cap);
+	g->tap.cap = -1;
+	ASSERT_EQ(0, guest_ifreq(g->tap.ifname, SIOCSIFTXQLEN, &ifr)) TH_LOG("txqlen: %m");
+	ASSERT_EQ(0, setsockopt(g->tap.inj, SOL_PACKET, PACKET_QDISC_BYPASS, &one,
+				sizeof(one)));
 }
 
-static void guest_init(struct __test_metadata *_metadata, struct guest *g)
+static void acct_init(struct __test_metadata *_metadata, struct guest *g)
 {
-	struct vhost_memory_region *r;
-	struct {
-		struct vhost_memory m;
-		struct vhost_memory_region r[1];
-	} mt = { .m.nregions = 1 };
-	struct sockaddr_ll ll = { .sll_family = AF_PACKET };
-	u64 features = 1ULL << VIRTIO_F_VERSION_1, have;
-	int hl = HDR_LEN, one = 1, big = 16 << 20;
-	struct ifreq ifr = { 0 };
+	const struct guest_region reg = { .gpa = GPA_BASE, .size = MEM_SIZE };
 	char buf[4096], *p;
 	unsigned int q;
+	u64 have;
+	int e;
 
 	memset(g, 0, sizeof(*g));
 	g->vfd = -1;
-	g->tap = -1;
-	g->inj = -1;
+	g->tap.fd = g->tap.cap = g->tap.inj = -1;
+	for (q = 0; q < GUEST_NR_VQS; q++)
+		g->vq[q].kick = g->vq[q].call = g->vq[q].err = -1;
 	find_ctl(g);
 
 	/* A netns of our own: only our instance, only our packets. */
-	ASSERT_EQ(0, unshare(CLONE_NEWNET)) TH_LOG("unshare: %m");
-	write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-	write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+	e = guest_netns_enter();
+	ASSERT_EQ(0, e) TH_LOG("netns: %s", strerror(-e));
+	acct_tap_open(_metadata, g);
 
-	g->tap = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, g->tap) TH_LOG("/dev/net/tun: %m");
-	snprintf(ifr.ifr_name, IFNAMSIZ, "acct%%d");
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	ASSERT_EQ(0, ioctl(g->tap, TUNSETIFF, &ifr)) TH_LOG("TUNSETIFF: %m");
-	memcpy(g->ifname, ifr.ifr_name, IFNAMSIZ);
-	ASSERT_EQ(0, ioctl(g->tap, TUNSETVNETHDRSZ, &hl));
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_qlen = TAP_QLEN;
-	ASSERT_EQ(0, ifreq_ioctl(g->ifname, SIOCSIFTXQLEN, &ifr)) TH_LOG("txqlen: %m");
-	ASSERT_EQ(0, tap_set_up(g, true)) TH_LOG("up: %m");
-	g->ifindex = if_nametoindex(g->ifname);
-	ASSERT_NE(0, g->ifindex);
-
-	/* Bypass the qdisc: the tap's own verdict comes back to send(). */
-	g->inj = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	ASSERT_LE(0, g->inj);
-	ASSERT_EQ(0, setsockopt(g->inj, SOL_PACKET, PACKET_QDISC_BYPASS, &one,
-				sizeof(one)));
-	setsockopt(g->inj, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
-	ll.sll_ifindex = g->ifindex;
-	ASSERT_EQ(0, bind(g->inj, (void *)&ll, sizeof(ll)));
-
-	g->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	ASSERT_NE(MAP_FAILED, g->mem);
-	r = &mt.r[0];
-	r->guest_phys_addr = GPA_BASE;
-	r->memory_size = MEM_SIZE;
-	r->userspace_addr = (uintptr_t)g->mem;
-
-	g->vfd = open("/dev/vhnet", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, g->vfd) TH_LOG("/dev/vhnet: %m");
-	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_OWNER));
-	ASSERT_EQ(0, ioctl(g->vfd, VHOST_GET_FEATURES, &have));
-	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_FEATURES, &features));
-	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_MEM_TABLE, &mt));
-	for (q = 0; q < 2; q++)
-		setup_vq(_metadata, g, q);
-	for (q = 0; q < 2; q++) {
-		struct vhost_vring_file f = { .index = q, .fd = g->tap };
-
-		ASSERT_EQ(0, ioctl(g->vfd, VHOST_NET_SET_BACKEND, &f));
+	ASSERT_EQ(0, guest_mem_map(&g->mem, &reg, 1, 4096));
+	e = guest_dev_open("/dev/vhnet", 1ULL << VIRTIO_F_VERSION_1, &have, &g->vfd);
+	ASSERT_EQ(0, e) TH_LOG("/dev/vhnet: %s", strerror(-e));
+	ASSERT_EQ(0, guest_set_mem_table(g->vfd, &g->mem));
+	for (q = 0; q < GUEST_NR_VQS; q++) {
+		ASSERT_EQ(0, gvq_init(&g->vq[q], hva(g, GPA_BASE + q * RING_AREA),
+				      NUM, 0, false));
+		ASSERT_EQ(0, gvq_setup(g->vfd, q, &g->vq[q]));
 	}
+	for (q = 0; q < GUEST_NR_VQS; q++)
+		ASSERT_EQ(0, guest_set_backend(g->vfd, q, g->tap.fd));
 
 	/* Our instance: the only one in this netns, owned by this process. */
 	ASSERT_EQ(0, ctl(g, buf, sizeof(buf), "show")) TH_LOG("%s: %s", g->ctl, buf);
@@ -598,23 +472,16 @@ static void guest_init(struct __test_metadata *_metadata, struct guest *g)
 	ASSERT_NE(0, g->id) TH_LOG("no instance owned by %d in:\n%s", getpid(), buf);
 }
 
-static void guest_fini(struct guest *g)
+static void acct_fini(struct guest *g)
 {
 	unsigned int q;
 
 	if (g->vfd >= 0)
 		close(g->vfd);
-	for (q = 0; q < 2; q++) {
-		close(g->vq[q].kick);
-		close(g->vq[q].call);
-		close(g->vq[q].err);
-	}
-	if (g->inj >= 0)
-		close(g->inj);
-	if (g->tap >= 0)
-		close(g->tap);
-	if (g->mem && g->mem != MAP_FAILED)
-		munmap(g->mem, MEM_SIZE);
+	for (q = 0; q < GUEST_NR_VQS; q++)
+		gvq_fini(&g->vq[q]);
+	guest_tap_close(&g->tap);
+	guest_mem_unmap(&g->mem);
 }
 
 FIXTURE(acct) {
@@ -623,12 +490,12 @@ FIXTURE(acct) {
 
 FIXTURE_SETUP(acct)
 {
-	guest_init(_metadata, &self->g);
+	acct_init(_metadata, &self->g);
 }
 
 FIXTURE_TEARDOWN(acct)
 {
-	guest_fini(&self->g);
+	acct_fini(&self->g);
 }
 
 /* Drain RX: post buffers until nothing more arrives; returns frames seen. */
@@ -850,12 +717,13 @@ static void tx_breaks(struct __test_metadata *_metadata, struct guest *g,
 	char st[128];
 	struct cstats s0, s1;
 	struct qcount c;
-	u16 slot;
+	int head;
 
 	ASSERT_EQ(0, stats_read(g, &s0));
-	slot = vq_add(vq, addr, HDR_LEN + SMALL, flags, 0);
+	head = vq_add(g, vq, addr, HDR_LEN + SMALL, flags);
+	ASSERT_LE(0, head);
 	if (loop)
-		vq->desc[slot].next = slot;
+		vq->vr.desc[head].next = head;
 	vq_kick(vq);
 	ASSERT_TRUE(efd_fired(vq->err, WAIT_MS)) TH_LOG("err eventfd silent");
 	/* More work and more kicks must not count again. */
@@ -869,7 +737,7 @@ static void tx_breaks(struct __test_metadata *_metadata, struct guest *g,
 	EXPECT_EQ(1, c.drops[reason]) TH_LOG("%s", drop_names[reason]);
 	EXPECT_EQ(1, c.total_drops);
 	EXPECT_EQ(0, c.packets);
-	EXPECT_EQ(0, load16(&vq->used->idx)) TH_LOG("a broken queue used buffers");
+	EXPECT_EQ(0, guest_load16(&vq->vr.used->idx)) TH_LOG("a broken queue used buffers");
 	queue_state(g, "tx", st, sizeof(st));
 	ksft_print_msg("tx %s\n", st);
 	EXPECT_STREQ(state, st);
@@ -902,7 +770,7 @@ TEST_F(acct, tx_writable_chain)
 	ASSERT_EQ(0, stats_read(g, &s0));
 	for (i = 0; i < 3; i++) {
 		tx_post(g, 2, SMALL);
-		vq->desc[(u16)(vq->avail_idx - 1) % NUM].flags = VRING_DESC_F_WRITE;
+		vq_last_desc(vq)->flags = VRING_DESC_F_WRITE;
 	}
 	vq_kick(vq);
 	ASSERT_TRUE(vq_wait_all(vq, WAIT_MS));
@@ -939,7 +807,7 @@ static void tx_post_hdr(struct guest *g, unsigned int len, u16 hdr_len,
 	if (gso_type != VIRTIO_NET_HDR_GSO_NONE)
 		h->hdr.gso_size = 1000;
 	make_frame(hva(g, gpa + HDR_LEN), len, vq->avail_idx);
-	vq_add(vq, gpa, HDR_LEN + len, 0, 0);
+	vq_add(g, vq, gpa, HDR_LEN + len, 0);
 }
 
 #define BAD_HDRS	3	/* of each kind */
@@ -1049,18 +917,6 @@ TEST_F_TIMEOUT(acct, tx_batch_moves_histogram, 120)
 
 #define STREAM		20000
 
-/* Publish and kick only if the device wants kicks, as a real driver. */
-static void vq_publish(struct gvq *vq)
-{
-	u64 one = 1;
-
-	store16(&vq->avail->idx, vq->avail_idx);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!(load16(&vq->used->flags) & VRING_USED_F_NO_NOTIFY))
-		if (write(vq->kick, &one, sizeof(one)) != sizeof(one))
-			abort();
-}
-
 /* Stream STREAM 64-byte frames guest -> tap, ring kept full; returns pps. */
 static double tx_stream(struct __test_metadata *_metadata, struct guest *g)
 {
@@ -1077,7 +933,7 @@ static double tx_stream(struct __test_metadata *_metadata, struct guest *g)
 		if (n) {
 			tx_post(g, n, SMALL);
 			posted += n;
-			vq_publish(vq);
+			gvq_publish(vq);
 		}
 		got = vq_reap(vq);
 		done += got;
@@ -1166,13 +1022,6 @@ TEST_F_TIMEOUT(acct, tuning_examples, 600)
  * of each for how.
  */
 
-static int set_backend(struct guest *g, unsigned int q, int fd)
-{
-	struct vhost_vring_file f = { .index = q, .fd = fd };
-
-	return ioctl(g->vfd, VHOST_NET_SET_BACKEND, &f) ? -errno : 0;
-}
-
 /*
  * At ms after since (now_ms()), make an ioctl that needs queue q's vq
  * mutex; returns how many ms after that moment it completed. Measured from
@@ -1228,8 +1077,8 @@ TEST_F_TIMEOUT(acct, rx_detach_counts_held, 180)
 				ASSERT_EQ(-ENOBUFS, r) TH_LOG("inject: %s", strerror(-r));
 		}
 		usleep(QUIET_MS * 1000);
-		ASSERT_EQ(0, set_backend(g, RX_VQ, -1));
-		ASSERT_EQ(0, set_backend(g, RX_VQ, g->tap));
+		ASSERT_EQ(0, guest_set_backend(g->vfd, RX_VQ, -1));
+		ASSERT_EQ(0, guest_set_backend(g->vfd, RX_VQ, g->tap.fd));
 		ASSERT_EQ(0, stats_read(g, &s1));
 		qcount(&s1, &s0, "rx", &c);
 		if (c.drops[6])
@@ -1258,17 +1107,18 @@ TEST_F(acct, refused_backend_keeps_broken)
 	struct gvq *vq = &g->vq[TX_VQ];
 	int dead = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	char st[128];
-	u16 slot;
+	int head;
 
 	ASSERT_LE(0, dead);
-	slot = vq_add(vq, slot_gpa(TX_VQ, 0), HDR_LEN + SMALL, VRING_DESC_F_NEXT, 0);
-	vq->desc[slot].next = slot;
+	head = vq_add(g, vq, slot_gpa(TX_VQ, 0), HDR_LEN + SMALL, VRING_DESC_F_NEXT);
+	ASSERT_LE(0, head);
+	vq->vr.desc[head].next = head;
 	vq_kick(vq);
 	ASSERT_TRUE(efd_fired(vq->err, WAIT_MS)) TH_LOG("err eventfd silent");
 	queue_state(g, "tx", st, sizeof(st));
 	ASSERT_STREQ("state broken (bad-chain)", st);
 
-	EXPECT_EQ(-EINVAL, set_backend(g, TX_VQ, dead));
+	EXPECT_EQ(-EINVAL, guest_set_backend(g->vfd, TX_VQ, dead));
 	queue_state(g, "tx", st, sizeof(st));
 	EXPECT_STREQ("state broken (bad-chain)", st);
 	close(dead);
@@ -1290,14 +1140,14 @@ TEST_F(acct, rx_break_gives_back_buffers)
 	char state[128];
 
 	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_FEATURES, &features));
-	vq_add(vq, slot_gpa(RX_VQ, 0), HDR_LEN + 16, VRING_DESC_F_WRITE, 0);
-	vq_add(vq, slot_gpa(RX_VQ, 1), RX_BUF, 0, 0);
+	vq_add(g, vq, slot_gpa(RX_VQ, 0), HDR_LEN + 16, VRING_DESC_F_WRITE);
+	vq_add(g, vq, slot_gpa(RX_VQ, 1), RX_BUF, 0);
 	vq_kick(vq);
 	ASSERT_EQ(0, inject(g, SMALL, 1));
 	ASSERT_TRUE(efd_fired(vq->err, WAIT_MS)) TH_LOG("err eventfd silent");
 	queue_state(g, "rx", state, sizeof(state));
 	EXPECT_STREQ("state broken (bad-chain)", state);
-	EXPECT_EQ(0, load16(&vq->used->idx)) TH_LOG("a broken queue used buffers");
+	EXPECT_EQ(0, guest_load16(&vq->vr.used->idx)) TH_LOG("a broken queue used buffers");
 	ASSERT_EQ(0, ioctl(g->vfd, VHOST_GET_VRING_BASE, &st));
 	EXPECT_EQ(0, st.num) TH_LOG("GET_VRING_BASE counts buffers never used");
 }
@@ -1344,8 +1194,8 @@ TEST_F_TIMEOUT(acct, tx_indirect_bomb_yields, 300)
 	ASSERT_EQ(0, stats_read(g, &s0));
 	bomb_table(g, BOMB_ENTRIES);
 	for (i = 0; i < NUM; i++)
-		vq_add(vq, BOMB_GPA, BOMB_ENTRIES * sizeof(struct vring_desc),
-		       VRING_DESC_F_INDIRECT, 0);
+		vq_add(g, vq, BOMB_GPA, BOMB_ENTRIES * sizeof(struct vring_desc),
+		       VRING_DESC_F_INDIRECT);
 	t0 = now_ms();
 	vq_kick(vq);
 	waited = vq_mutex_wait_ms(g, TX_VQ, t0, 20);
@@ -1377,8 +1227,8 @@ TEST_F(acct, tx_chain_longer_than_queue_breaks)
 
 	ASSERT_EQ(0, stats_read(g, &s0));
 	bomb_table(g, BOMB_ENTRIES + 1);
-	vq_add(vq, BOMB_GPA, (BOMB_ENTRIES + 1) * sizeof(struct vring_desc),
-	       VRING_DESC_F_INDIRECT, 0);
+	vq_add(g, vq, BOMB_GPA, (BOMB_ENTRIES + 1) * sizeof(struct vring_desc),
+	       VRING_DESC_F_INDIRECT);
 	vq_kick(vq);
 	ASSERT_TRUE(efd_fired(vq->err, WAIT_MS)) TH_LOG("err eventfd silent");
 	ASSERT_EQ(0, stats_read(g, &s1));
@@ -1587,7 +1437,7 @@ TEST_F(acct, owner_limit)
 	saved[n] = 0;
 	/* The fixture's instance is the only owned one: room for one more. */
 	snprintf(lim, sizeof(lim), "2");
-	write_file(MAX_OWNERS_PARAM, lim);
+	guest_write_file(MAX_OWNERS_PARAM, lim);
 	a = open("/dev/vhnet", O_RDWR | O_CLOEXEC);
 	b = open("/dev/vhnet", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, a);
@@ -1601,7 +1451,7 @@ TEST_F(acct, owner_limit)
 	close(a);
 	EXPECT_EQ(0, ioctl(b, VHOST_SET_OWNER)) TH_LOG("a closed: room again");
 	close(b);
-	write_file(MAX_OWNERS_PARAM, saved);
+	guest_write_file(MAX_OWNERS_PARAM, saved);
 }
 
 /*
@@ -1800,14 +1650,14 @@ TEST_F_TIMEOUT(acct, macvtap_link_deleted, 120)
 	mvt = if_nametoindex("mvt0");
 	ASSERT_NE(0, mvt);
 	/* sysfs shows the init netns: ask the device itself. */
-	ASSERT_EQ(0, ifreq_ioctl(mvt_name, SIOCGIFHWADDR, &ifr));
+	ASSERT_EQ(0, guest_ifreq(mvt_name, SIOCGIFHWADDR, &ifr));
 	memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
 	snprintf(path, sizeof(path), "/dev/tap%u", mvt);
 	mfd = open(path, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, mfd) TH_LOG("%s: %m", path);
 	ASSERT_EQ(0, ioctl(mfd, TUNSETVNETHDRSZ, &hl));
-	ASSERT_EQ(0, set_backend(g, RX_VQ, mfd));
-	ASSERT_EQ(0, set_backend(g, TX_VQ, mfd));
+	ASSERT_EQ(0, guest_set_backend(g->vfd, RX_VQ, mfd));
+	ASSERT_EQ(0, guest_set_backend(g->vfd, TX_VQ, mfd));
 	snprintf(want, sizeof(want), "tap mvt0 ifindex %u", mvt);
 	instance_tap(g, tap, sizeof(tap));
 	EXPECT_STREQ(want, tap) TH_LOG("named before any packet");
@@ -1867,7 +1717,7 @@ TEST_F_TIMEOUT(acct, rx_softirq_while_starved, 120)
 	 * reach it and be counted with the test's frames.
 	 */
 	usleep(1500 * 1000);
-	ASSERT_EQ(0, sh("ip link set %s master br0", g->ifname));
+	ASSERT_EQ(0, sh("ip link set %s master br0", g->tap.ifname));
 	ASSERT_EQ(0, stats_read(g, &s0));
 	ASSERT_EQ(0, tap_read(g, &t0));
 	tx = frame_socket("sq1");
@@ -1933,17 +1783,17 @@ TEST_F(acct, cve_2013_0311_desc_across_regions)
 
 	mt.r[0].guest_phys_addr = GPA_BASE;
 	mt.r[0].memory_size = MEM_SIZE / 2;
-	mt.r[0].userspace_addr = (uintptr_t)g->mem;
+	mt.r[0].userspace_addr = (uintptr_t)hva(g, GPA_BASE);
 	mt.r[1].guest_phys_addr = split;
 	mt.r[1].memory_size = MEM_SIZE / 2;
-	mt.r[1].userspace_addr = (uintptr_t)g->mem + MEM_SIZE / 2;
+	mt.r[1].userspace_addr = (uintptr_t)hva(g, split);
 	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_MEM_TABLE, &mt));
 	ASSERT_EQ(0, stats_read(g, &s0));
 	ASSERT_EQ(0, tap_read(g, &t0));
 
 	memset(hva(g, buf), 0, HDR_LEN);
 	make_frame(hva(g, buf + HDR_LEN), SMALL, 1);
-	vq_add(vq, buf, HDR_LEN + SMALL, 0, 0);
+	vq_add(g, vq, buf, HDR_LEN + SMALL, 0);
 	/* An indirect table of two entries whose first straddles the split. */
 	t[0].addr = buf;
 	t[0].len = HDR_LEN;
@@ -1952,7 +1802,7 @@ TEST_F(acct, cve_2013_0311_desc_across_regions)
 	t[1].addr = buf + HDR_LEN;
 	t[1].len = SMALL;
 	t[1].flags = 0;
-	vq_add(vq, table, 2 * sizeof(*t), VRING_DESC_F_INDIRECT, 0);
+	vq_add(g, vq, table, 2 * sizeof(*t), VRING_DESC_F_INDIRECT);
 	tx_run(_metadata, g, &s0, 2, &c);
 	ASSERT_EQ(0, tap_read(g, &t1));
 	EXPECT_EQ(2, c.packets);
@@ -1981,8 +1831,8 @@ TEST_F_TIMEOUT(acct, cve_2018_16880_rx_many_buffers, 60)
 	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_FEATURES, &features));
 	ASSERT_EQ(0, stats_read(g, &s0));
 	for (i = 0; i < NUM; i++)
-		vq_add(vq, slot_gpa(RX_VQ, vq->avail_idx % NUM), 4,
-		       VRING_DESC_F_WRITE, 0);
+		vq_add(g, vq, slot_gpa(RX_VQ, vq->avail_idx % NUM), 4,
+		       VRING_DESC_F_WRITE);
 	vq_kick(vq);
 	/* 12-byte header + 1000 bytes in 4-byte pieces: 253 buffers. */
 	ASSERT_EQ(0, inject(g, 1000, 1));
@@ -1995,8 +1845,8 @@ TEST_F_TIMEOUT(acct, cve_2018_16880_rx_many_buffers, 60)
 
 	/* The ring full again: 1500 bytes would need 378 buffers, it has 256. */
 	for (i = 0; i < seen; i++)
-		vq_add(vq, slot_gpa(RX_VQ, vq->avail_idx % NUM), 4,
-		       VRING_DESC_F_WRITE, 0);
+		vq_add(g, vq, slot_gpa(RX_VQ, vq->avail_idx % NUM), 4,
+		       VRING_DESC_F_WRITE);
 	vq_kick(vq);
 	ASSERT_EQ(0, inject(g, 1500, 2));
 	qcount_wait(_metadata, g, &s0, "rx", 2, &c);
@@ -2058,8 +1908,8 @@ TEST_F(acct, cve_2020_10942_wrong_socket_backend)
 	fds[4] = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
 	for (i = 0; i < 5; i++) {
 		ASSERT_LE(0, fds[i]);
-		EXPECT_EQ(-ENOTSOCK, set_backend(g, TX_VQ, fds[i])) TH_LOG("fd kind %d", i);
-		EXPECT_EQ(-ENOTSOCK, set_backend(g, RX_VQ, fds[i])) TH_LOG("fd kind %d", i);
+		EXPECT_EQ(-ENOTSOCK, guest_set_backend(g->vfd, TX_VQ, fds[i])) TH_LOG("fd kind %d", i);
+		EXPECT_EQ(-ENOTSOCK, guest_set_backend(g->vfd, RX_VQ, fds[i])) TH_LOG("fd kind %d", i);
 		close(fds[i]);
 	}
 	queue_state(g, "tx", st, sizeof(st));
@@ -2080,7 +1930,7 @@ TEST_F(acct, cve_2023_1838_backend_refused_then_closed)
 {
 	struct guest *g = &self->g;
 	struct gvq *vq = &g->vq[TX_VQ];
-	struct vhost_vring_addr a = { .index = TX_VQ };
+	struct vhost_vring_addr a;
 	struct ifreq ifr = { 0 };
 	int tap, hl = HDR_LEN;
 	char name[IFNAMSIZ];
@@ -2095,15 +1945,14 @@ TEST_F(acct, cve_2023_1838_backend_refused_then_closed)
 	ASSERT_EQ(0, ioctl(tap, TUNSETVNETHDRSZ, &hl));
 	memcpy(name, ifr.ifr_name, IFNAMSIZ);
 
-	ASSERT_EQ(0, set_backend(g, TX_VQ, -1));
+	ASSERT_EQ(0, guest_set_backend(g->vfd, TX_VQ, -1));
 	hole = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, hole);
-	a.desc_user_addr = (uintptr_t)vq->desc;
-	a.avail_user_addr = (uintptr_t)vq->avail;
+	gvq_addr(vq, TX_VQ, &a);
 	a.used_user_addr = (uintptr_t)hole;
 	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_ADDR, &a));
-	EXPECT_EQ(-EFAULT, set_backend(g, TX_VQ, tap));
-	EXPECT_EQ(-EFAULT, set_backend(g, TX_VQ, tap));
+	EXPECT_EQ(-EFAULT, guest_set_backend(g->vfd, TX_VQ, tap));
+	EXPECT_EQ(-EFAULT, guest_set_backend(g->vfd, TX_VQ, tap));
 	close(tap);
 	for (end = now_ms() + WAIT_MS; now_ms() < end && if_nametoindex(name);)
 		usleep(10000);
@@ -2173,7 +2022,7 @@ TEST_F_TIMEOUT(acct, cve_2024_42135_owner_killed_with_work, 60)
 		/* A second owner: the fixture's guest, made again in a child. */
 		struct gvq *vq;
 
-		guest_init(_metadata, g);
+		acct_init(_metadata, g);
 		vq = &g->vq[TX_VQ];
 		if (write(ready[1], "x", 1) != 1)
 			_exit(1);

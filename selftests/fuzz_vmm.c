@@ -23,15 +23,15 @@
  *
  * After every ioctl and close: 0 or an errno, within BOUND_MS (a stuck one
  * is reported by a watchdog). After every round, with everything closed:
- * as many vhnet instances (debugfs, else vhnetctl show) and vhnet-* kernel
- * threads as at the start. At the end: /proc/meminfo Slab against the
+ * as many vhnet instances in the fuzzer's netns (vhnetctl show) and
+ * vhnet-* kernel threads of its owners as at the start. At the end: /proc/meminfo Slab against the
  * first round's, the steps, and every errno each ioctl returned.
  *
  *   FUZZ_SECONDS  time budget (default 60)
  *   FUZZ_SEED     seed (default from the clock); printed first
  *   FUZZ_ROUND    run only this round (reproduce)
  *   FUZZ_VERBOSE  print every round
- *   VHNETCTL      the vhnetctl binary (instance count without debugfs)
+ *   VHNETCTL      the vhnetctl binary (it counts the instances)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -337,7 +337,7 @@ static bool zoo_wrong_backend(int k)
 struct fz {
 	const char *path;
 	const char *ctl;
-	bool verbose, use_debugfs;
+	bool verbose;
 	int zoo[NR_ZOO];
 	int nsb;		/* the other netns, kept alive */
 	struct guest_tap tap, tap2, tapb;
@@ -361,23 +361,19 @@ static struct fz fz;
 
 /* ---- leak checks ---- */
 
+/*
+ * Only this fuzzer's own instances and threads count, so that a test or a
+ * guest running beside it cannot make a leak appear or hide one. Its
+ * instances are the ones in its network namespace (the netlink dump shows
+ * no other, and every process of the run, forks and killed owners
+ * included, opens /dev/vhnet in it).
+ */
 static int count_instances(struct fz *z)
 {
 	char cmd[512], line[256];
-	struct dirent *d;
 	int n = 0;
 	FILE *f;
-	DIR *dir;
 
-	if (z->use_debugfs) {
-		dir = opendir("/sys/kernel/debug/vhnet");
-		if (!dir)
-			return -1;
-		while ((d = readdir(dir)))
-			n += d->d_name[0] >= '0' && d->d_name[0] <= '9';
-		closedir(dir);
-		return n;
-	}
 	snprintf(cmd, sizeof(cmd), "%s show 2>/dev/null", z->ctl);
 	f = popen(cmd, "r");
 	if (!f)
@@ -387,11 +383,16 @@ static int count_instances(struct fz *z)
 	return pclose(f) ? -1 : n;
 }
 
+/*
+ * Its threads: vhnet-rx-PID and vhnet-tx-PID for an owner PID that is
+ * this process or no longer runs (a killed or exited child of a round).
+ * Workers of another test's live owner are not ours.
+ */
 static int count_threads(void)
 {
 	char path[300], comm[32];
 	struct dirent *d;
-	int n = 0, fd;
+	int n = 0, fd, owner;
 	ssize_t len;
 	DIR *dir = opendir("/proc");
 
@@ -406,7 +407,12 @@ static int count_threads(void)
 			continue;
 		len = read(fd, comm, sizeof(comm) - 1);
 		close(fd);
-		n += len > 6 && !strncmp(comm, "vhnet-", 6);
+		if (len <= 0)
+			continue;
+		comm[len] = 0;
+		if (sscanf(comm, "vhnet-%*2[rtx]-%d", &owner) != 1)
+			continue;
+		n += owner == getpid() || (kill(owner, 0) && errno == ESRCH);
 	}
 	closedir(dir);
 	return n;
@@ -1817,15 +1823,13 @@ int main(void)
 	e = setup(z);
 	if (e)
 		ksft_exit_fail_msg("setup: %s\n", strerror(-e));
-	z->use_debugfs = !access("/sys/kernel/debug/vhnet", R_OK);
 	z->base_inst = count_instances(z);
 	z->base_thr = count_threads();
 	if (z->base_inst < 0)
-		ksft_exit_fail_msg("cannot count vhnet instances (debugfs, %s show)\n",
+		ksft_exit_fail_msg("cannot count vhnet instances (%s show)\n",
 				   z->ctl);
-	ksft_print_msg("at start: %d instances (%s), %d vhnet-* threads\n",
-		       z->base_inst, z->use_debugfs ? "debugfs" : "vhnetctl",
-		       z->base_thr);
+	ksft_print_msg("at start: %d instances, %d vhnet-* threads of ours\n",
+		       z->base_inst, z->base_thr);
 	if (pthread_create(&wd, NULL, watchdog, NULL))
 		ksft_exit_fail_msg("watchdog thread\n");
 

@@ -487,6 +487,21 @@ void gvq_complete(struct gvq *vq, u32 id)
 	gvq_free(vq, id);
 }
 
+int gvq_reap(struct gvq *vq)
+{
+	int n = 0;
+	u32 id, len;
+
+	while (gvq_used_pending(vq)) {
+		if (gvq_check_order(vq, vq->vr.used->ring[vq->last_used % vq->num].id))
+			return -EPROTO;
+		gvq_get_used(vq, &id, &len, 0);
+		gvq_complete(vq, id);
+		n++;
+	}
+	return n;
+}
+
 void gvq_want_irq(struct gvq *vq, bool on)
 {
 	if (vq->event_idx)
@@ -588,7 +603,7 @@ int guest_netns_enter(void)
 	return 0;
 }
 
-static int ifreq_ioctl(const char *ifname, unsigned long req, struct ifreq *ifr)
+int guest_ifreq(const char *ifname, unsigned long req, struct ifreq *ifr)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
 
@@ -666,11 +681,11 @@ int guest_tap_open(struct guest_tap *t, const char *name_fmt,
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_mtu = mtu;
-	e = ifreq_ioctl(t->ifname, SIOCSIFMTU, &ifr);
+	e = guest_ifreq(t->ifname, SIOCSIFMTU, &ifr);
 	if (e)
 		return e;
 	ifr.ifr_flags = IFF_UP | IFF_NOARP;
-	e = ifreq_ioctl(t->ifname, SIOCSIFFLAGS, &ifr);
+	e = guest_ifreq(t->ifname, SIOCSIFFLAGS, &ifr);
 	if (e)
 		return e;
 	t->ifindex = if_nametoindex(t->ifname);

@@ -208,6 +208,12 @@ int gvq_check_order(const struct gvq *vq, u32 id);
  */
 void gvq_complete(struct gvq *vq, u32 id);
 /*
+ * Retire every used entry the device has published, checking each is the
+ * oldest posted head. How many, or -EPROTO at the first out of order (it
+ * and what follows stay unconsumed).
+ */
+int gvq_reap(struct gvq *vq);
+/*
  * Ask for (or against) an interrupt for the next used entry: used_event
  * with EVENT_IDX, the NO_INTERRUPT flag without.
  */
@@ -239,6 +245,8 @@ int guest_get_vring_base(int vfd, unsigned int index, u16 *base);
 
 /* Enter a new network namespace with IPv6 off (no autoconf chatter). */
 int guest_netns_enter(void);
+/* An interface ioctl (SIOCSIFFLAGS, SIOCSIFTXQLEN, ...) on ifname. 0 or -errno. */
+int guest_ifreq(const char *ifname, unsigned long req, struct ifreq *ifr);
 
 struct guest_tap {
 	int fd;			/* the tap: the device's backend */

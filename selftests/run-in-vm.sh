@@ -34,6 +34,7 @@ host_suite=(
 	"netlink_raw 300 python3 $here/netlink/raw.py"
 	"netlink_fuzz 120 env FUZZ_SECONDS=30 python3 $here/netlink/fuzz.py"
 	"accounting 600 env VHNETCTL=$ctlbin $VHNET_BIN/accounting"
+	"fairness 180 $VHNET_BIN/fairness"
 	"fuzz_guest 300 env FUZZ_SECONDS=60 VHNETCTL=$ctlbin $VHNET_BIN/fuzz_guest"
 	"fuzz_vmm 240 env FUZZ_SECONDS=45 VHNETCTL=$ctlbin $VHNET_BIN/fuzz_vmm"
 	"fakeguest_vhost_net 600 $here/with-vhost-net.sh $VHNET_BIN/fakeguest"

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fairness: a hostile guest on one instance cannot take more than its
+ * share of a CPU from a well-behaved guest on another. Run as root in the
+ * test VM with vhnet.ko loaded ($VHNET_DEV, default /dev/vhnet).
+ *
+ *   CPU 0 only (both owners pinned there, so both instances' workers too)
+ *   +-------------------+  TX  +--------+
+ *   | good guest: 64 B  | ---> | vhnet  | ---> tap "fair_good"
+ *   | frames, ring full |      | inst A |
+ *   +-------------------+      +--------+
+ *   +-------------------+  TX  +--------+
+ *   | hostile guest:    | ---> | vhnet  | ---> tap "fair_bad" (nothing
+ *   | every chain 1024  |      | inst B |      reaches it: each chain is
+ *   | empty descriptors |      +--------+      a bad header, dropped)
+ *   +-------------------+
+ *
+ * The hostile chains are the most work a guest can ask for per chain (an
+ * indirect table of 1023 empty entries: the longest chain allowed, moving
+ * no data), refilled as fast as they are used. The good guest's frame
+ * rate is measured alone and beside it, alternating, ROUNDS times each.
+ *
+ * What fair means here: the good guest and its worker take turns (one
+ * produces, the other consumes), the hostile worker runs beside them, so
+ * the scheduler's fair share leaves the good side about half the CPU.
+ * A hostile pass stops after 16384 descriptors and the walk reschedules,
+ * so the scheduler can give it; a worker that walked a whole ring of such
+ * chains in one go (256 x 1024 descriptors, ~150 ms under TCG) would leave
+ * the good guest a small fraction. The test fails below MIN_RATIO (half
+ * the fair share) or when the good guest ever waits MAX_STALL_MS for
+ * progress.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <linux/virtio_config.h>
+
+#include "kselftest_harness.h"
+#include "guest.h"
+
+#define GPA_BASE	0x40000000ULL
+#define MEM_SIZE	(4ULL << 20)
+#define RING_GPA	GPA_BASE
+#define TABLE_GPA	(GPA_BASE + 0x100000)
+#define BUF_GPA		(GPA_BASE + 0x200000)
+#define NUM		256
+#define HDR_LEN		sizeof(struct virtio_net_hdr_mrg_rxbuf)
+#define FRAME		64
+#define BOMB_ENTRIES	1023	/* + the ring's descriptor: the 1024 allowed */
+
+#define ROUNDS		4
+#define WINDOW_MS	2000
+#define SETTLE_MS	300
+#define MIN_RATIO	0.25
+#define MAX_STALL_MS	100
+
+/* One instance with a TX queue into a tap of its own. */
+struct inst {
+	int vfd;
+	struct guest_tap tap;
+	struct guest_mem mem;
+	struct gvq tx;
+};
+
+static int inst_open(struct inst *in, const char *tap_name)
+{
+	const struct guest_region reg = { .gpa = GPA_BASE, .size = MEM_SIZE };
+	const char *dev = getenv("VHNET_DEV") ?: "/dev/vhnet";
+	u64 have;
+	int e;
+
+	memset(in, 0, sizeof(*in));
+	in->vfd = -1;
+	in->tx.kick = in->tx.call = in->tx.err = -1;
+	e = guest_tap_open(&in->tap, tap_name, HDR_LEN, 1500);
+	if (!e)
+		e = guest_mem_map(&in->mem, &reg, 1, 4096);
+	if (!e)
+		e = guest_dev_open(dev, 1ULL << VIRTIO_F_VERSION_1, &have, &in->vfd);
+	if (!e)
+		e = guest_set_mem_table(in->vfd, &in->mem);
+	if (!e)
+		e = gvq_init(&in->tx, guest_hva(&in->mem, RING_GPA), NUM, 0, false);
+	if (!e)
+		e = gvq_setup(in->vfd, GUEST_TX_VQ, &in->tx);
+	if (!e)
+		e = guest_set_backend(in->vfd, GUEST_TX_VQ, in->tap.fd);
+	/* Nothing reads the capture socket: close it, it would only fill. */
+	if (in->tap.cap >= 0) {
+		close(in->tap.cap);
+		in->tap.cap = -1;
+	}
+	return e;
+}
+
+static void inst_close(struct inst *in)
+{
+	if (in->vfd >= 0)
+		close(in->vfd);
+	gvq_fini(&in->tx);
+	guest_tap_close(&in->tap);
+	guest_mem_unmap(&in->mem);
+}
+
+/* ---- the hostile guest: a child process, paused and resumed by signals ---- */
+
+static void hostile_fill(struct inst *in)
+{
+	struct gvq_buf b = {
+		.gpa = TABLE_GPA,
+		.len = BOMB_ENTRIES * sizeof(struct vring_desc),
+		.flags = VRING_DESC_F_INDIRECT,
+	};
+
+	while (gvq_add(&in->tx, &in->mem, &b, 1, false) >= 0)
+		;
+	gvq_publish(&in->tx);
+}
+
+static void __attribute__((noreturn)) hostile(volatile u64 *chains, int ready)
+{
+	struct vring_desc *t;
+	struct inst in;
+	unsigned int i;
+	int n;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (inst_open(&in, "fair_bad%d"))
+		_exit(2);
+	t = guest_hva(&in.mem, TABLE_GPA);
+	for (i = 0; i < BOMB_ENTRIES; i++) {
+		t[i].addr = BUF_GPA;
+		t[i].len = 0;
+		t[i].flags = i + 1 < BOMB_ENTRIES ? VRING_DESC_F_NEXT : 0;
+		t[i].next = i + 1;
+	}
+	if (write(ready, "x", 1) != 1)
+		_exit(2);
+	for (;;) {
+		hostile_fill(&in);
+		/* Wait for the device to use some: the call, or a 1 ms look. */
+		guest_efd_fired(in.tx.call, 1);
+		n = gvq_reap(&in.tx);
+		if (n < 0)
+			_exit(3);
+		*chains += n;
+	}
+}
+
+/* ---- the good guest ---- */
+
+struct window {
+	double pps;
+	u64 max_stall_ms;
+};
+
+/* Stream 64 B frames for WINDOW_MS with the ring kept full. */
+static int good_window(struct inst *in, struct window *w)
+{
+	struct gvq *vq = &in->tx;
+	u64 t0 = guest_now_ms(), last = t0, now, done = 0;
+	int n;
+
+	w->max_stall_ms = 0;
+	do {
+		while (vq->num_free) {
+			struct gvq_buf b = {
+				.gpa = BUF_GPA + (u64)(vq->avail_idx % NUM) * 4096,
+				.len = HDR_LEN + FRAME,
+			};
+
+			if (gvq_add(vq, &in->mem, &b, 1, false) < 0)
+				return -ENOSPC;
+		}
+		gvq_publish(vq);
+		guest_efd_fired(vq->call, 1);
+		n = gvq_reap(vq);
+		if (n < 0)
+			return n;
+		now = guest_now_ms();
+		if (n) {
+			done += n;
+			if (now - last > w->max_stall_ms)
+				w->max_stall_ms = now - last;
+			last = now;
+		}
+	} while (now - t0 < WINDOW_MS);
+	if (now - last > w->max_stall_ms)
+		w->max_stall_ms = now - last;
+	w->pps = done * 1000.0 / (now - t0);
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+TEST(tx_hostile_neighbour)
+{
+	double solo[ROUNDS], beside[ROUNDS], ms, mb;
+	u64 worst_solo = 0, worst_beside = 0, c0, hostile_chains = 0;
+	volatile u64 *chains;
+	struct window w;
+	struct inst good;
+	cpu_set_t only0;
+	unsigned int r, i;
+	int ready[2], e;
+	pid_t bad;
+	char c;
+
+	e = guest_netns_enter();
+	ASSERT_EQ(0, e) TH_LOG("netns: %s", strerror(-e));
+	/* Owners on CPU 0: so are their workers (owner's CPUs, worker-cpus). */
+	CPU_ZERO(&only0);
+	CPU_SET(0, &only0);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(only0), &only0));
+
+	chains = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, chains);
+	ASSERT_EQ(0, pipe(ready));
+	bad = fork();
+	ASSERT_LE(0, bad);
+	if (!bad)
+		hostile(chains, ready[1]);
+	close(ready[1]);
+	ASSERT_EQ(1, read(ready[0], &c, 1)) TH_LOG("the hostile guest did not start");
+	close(ready[0]);
+	kill(bad, SIGSTOP);
+
+	e = inst_open(&good, "fair_good%d");
+	ASSERT_EQ(0, e) TH_LOG("good instance: %s", strerror(-e));
+	for (i = 0; i < NUM; i++) {
+		u8 *p = guest_hva(&good.mem, BUF_GPA + (u64)i * 4096);
+		struct virtio_net_hdr h;
+
+		memset(p, 0, HDR_LEN);
+		guest_make_frame(p + HDR_LEN, FRAME, GUEST_PKT_PLAIN, i, &h);
+	}
+
+	for (r = 0; r < ROUNDS; r++) {
+		usleep(SETTLE_MS * 1000);
+		ASSERT_EQ(0, good_window(&good, &w));
+		solo[r] = w.pps;
+		worst_solo = w.max_stall_ms > worst_solo ? w.max_stall_ms : worst_solo;
+
+		kill(bad, SIGCONT);
+		usleep(SETTLE_MS * 1000);
+		c0 = *chains;
+		ASSERT_EQ(0, good_window(&good, &w));
+		hostile_chains += *chains - c0;
+		kill(bad, SIGSTOP);
+		beside[r] = w.pps;
+		worst_beside = w.max_stall_ms > worst_beside ? w.max_stall_ms : worst_beside;
+		ksft_print_msg("round %u: alone %.0f pps, beside the hostile guest %.0f pps (%.2f)\n",
+			       r, solo[r], beside[r], beside[r] / solo[r]);
+	}
+	kill(bad, SIGKILL);
+	waitpid(bad, NULL, 0);
+	inst_close(&good);
+
+	qsort(solo, ROUNDS, sizeof(double), cmp_double);
+	qsort(beside, ROUNDS, sizeof(double), cmp_double);
+	ms = (solo[ROUNDS / 2 - 1] + solo[ROUNDS / 2]) / 2;
+	mb = (beside[ROUNDS / 2 - 1] + beside[ROUNDS / 2]) / 2;
+	ksft_print_msg("median: alone %.0f pps, beside %.0f pps, ratio %.2f (fails below %.2f)\n",
+		       ms, mb, mb / ms, MIN_RATIO);
+	ksft_print_msg("longest wait for progress: alone %llu ms, beside %llu ms (fails at %u)\n",
+		       (unsigned long long)worst_solo,
+		       (unsigned long long)worst_beside, MAX_STALL_MS);
+	ksft_print_msg("hostile chains walked beside: %llu (%llu descriptors)\n",
+		       (unsigned long long)hostile_chains,
+		       (unsigned long long)hostile_chains * (BOMB_ENTRIES + 1));
+	EXPECT_LT(0, hostile_chains) TH_LOG("the hostile guest did nothing");
+	EXPECT_LE(MIN_RATIO, mb / ms);
+	EXPECT_GT(MAX_STALL_MS, worst_beside);
+}
+
+TEST_HARNESS_MAIN

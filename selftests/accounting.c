@@ -438,9 +438,14 @@ static void acct_init(struct __test_metadata *_metadata, struct guest *g)
 
 	memset(g, 0, sizeof(*g));
 	g->vfd = -1;
-	g->tap.fd = g->tap.cap = g->tap.inj = -1;
-	for (q = 0; q < GUEST_NR_VQS; q++)
-		g->vq[q].kick = g->vq[q].call = g->vq[q].err = -1;
+	g->tap.fd = -1;
+	g->tap.cap = -1;
+	g->tap.inj = -1;
+	for (q = 0; q < GUEST_NR_VQS; q++) {
+		g->vq[q].kick = -1;
+		g->vq[q].call = -1;
+		g->vq[q].err = -1;
+	}
 	find_ctl(g);
 
 	/* A netns of our own: only our instance, only our packets. */
@@ -1908,8 +1913,10 @@ TEST_F(acct, cve_2020_10942_wrong_socket_backend)
 	fds[4] = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
 	for (i = 0; i < 5; i++) {
 		ASSERT_LE(0, fds[i]);
-		EXPECT_EQ(-ENOTSOCK, guest_set_backend(g->vfd, TX_VQ, fds[i])) TH_LOG("fd kind %d", i);
-		EXPECT_EQ(-ENOTSOCK, guest_set_backend(g->vfd, RX_VQ, fds[i])) TH_LOG("fd kind %d", i);
+		EXPECT_EQ(-ENOTSOCK, guest_set_backend(g->vfd, TX_VQ, fds[i]))
+			TH_LOG("fd kind %d", i);
+		EXPECT_EQ(-ENOTSOCK, guest_set_backend(g->vfd, RX_VQ, fds[i]))
+			TH_LOG("fd kind %d", i);
 		close(fds[i]);
 	}
 	queue_state(g, "tx", st, sizeof(st));

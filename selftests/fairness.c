@@ -79,7 +79,9 @@ static int inst_open(struct inst *in, const char *tap_name)
 
 	memset(in, 0, sizeof(*in));
 	in->vfd = -1;
-	in->tx.kick = in->tx.call = in->tx.err = -1;
+	in->tx.kick = -1;
+	in->tx.call = -1;
+	in->tx.err = -1;
 	e = guest_tap_open(&in->tap, tap_name, HDR_LEN, 1500);
 	if (!e)
 		e = guest_mem_map(&in->mem, &reg, 1, 4096);
@@ -125,7 +127,8 @@ static void hostile_fill(struct inst *in)
 	gvq_publish(&in->tx);
 }
 
-static void __attribute__((noreturn)) hostile(volatile u64 *chains, int ready)
+/* Never returns: it loops until killed, or _exits. */
+static void hostile(volatile u64 *chains, int ready)
 {
 	struct vring_desc *t;
 	struct inst in;
@@ -263,7 +266,7 @@ TEST(tx_hostile_neighbour)
 		kill(bad, SIGSTOP);
 		beside[r] = w.pps;
 		worst_beside = w.max_stall_ms > worst_beside ? w.max_stall_ms : worst_beside;
-		ksft_print_msg("round %u: alone %.0f pps, beside the hostile guest %.0f pps (%.2f)\n",
+		ksft_print_msg("round %u: alone %.0f pps, beside the hostile one %.0f pps (%.2f)\n",
 			       r, solo[r], beside[r], beside[r] / solo[r]);
 	}
 	kill(bad, SIGKILL);

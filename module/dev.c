@@ -259,7 +259,6 @@ static int vhnet_open(struct inode *inode, struct file *file)
 			      &vhnet_next_id, GFP_KERNEL);
 	if (ret < 0)
 		goto err_queues;
-	dev->registered = true;
 	vhnet_debugfs_add(dev);
 	vhnet_nl_notify(dev, true);
 
@@ -280,7 +279,6 @@ static int vhnet_release(struct inode *inode, struct file *file)
 
 	vhnet_nl_notify(dev, false);
 	xa_erase(&vhnet_devs, dev->id);
-	dev->registered = false;
 	vhnet_debugfs_remove(dev);
 
 	mutex_lock(&dev->mutex);
@@ -322,20 +320,21 @@ static long vhnet_set_owner(struct vhnet_dev *dev)
 	dev->owner_pid = task_tgid_nr(current);
 	cpumask_copy(&dev->owner_cpus, current->cpus_ptr);
 
-	net = current->nsproxy->net_ns;
-	if (!net_eq(net, dev->net)) {
-		struct net *old = dev->net;
-
-		WRITE_ONCE(dev->net, get_net(net));
-		put_net(old);
-	}
-
 	for (i = 0; i < VHNET_NVQS; i++) {
 		snprintf(comm, sizeof(comm), "vhnet-%s-%d", names[i], dev->owner_pid);
 		ret = vhnet_worker_start(&dev->q[i].worker, mm, &dev->owner_cpus,
 					 &dev->tun.worker_cpus, comm);
 		if (ret)
 			goto err_workers;
+	}
+
+	/* Last, so that a refusal above leaves the instance where it was. */
+	net = current->nsproxy->net_ns;
+	if (!net_eq(net, dev->net)) {
+		struct net *old = dev->net;
+
+		WRITE_ONCE(dev->net, get_net(net));
+		put_net(old);
 	}
 	return 0;
 
@@ -398,14 +397,13 @@ static long vhnet_set_mem_table(struct vhnet_dev *dev,
 				struct vhost_memory __user *m)
 {
 	struct vhnet_mem *new, *old;
-	long err;
 	int i;
 
 	lockdep_assert_held(&dev->mutex);
 
-	new = vhnet_mem_from_user(m, &err);
-	if (!new)
-		return err;
+	new = vhnet_mem_from_user(m);
+	if (IS_ERR(new))
+		return PTR_ERR(new);
 	old = rcu_replace_pointer(dev->mem, new, lockdep_is_held(&dev->mutex));
 	/*
 	 * A pass that started before the swap may hold iovecs translated

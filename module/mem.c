@@ -36,49 +36,39 @@ static int vhnet_region_cmp(const void *a, const void *b)
  * whichever region its interval tree finds first; vhnet refuses them with
  * EINVAL so that every guest address has exactly one meaning.
  */
-struct vhnet_mem *vhnet_mem_from_user(struct vhost_memory __user *m, long *err)
+struct vhnet_mem *vhnet_mem_from_user(struct vhost_memory __user *m)
 {
 	struct vhost_memory_region ur;
 	struct vhost_memory hdr;
 	struct vhnet_mem *mem;
+	long err;
 	u32 i;
 
-	if (copy_from_user(&hdr, m, sizeof(hdr))) {
-		*err = -EFAULT;
-		return NULL;
-	}
-	if (hdr.padding) {
-		*err = -EOPNOTSUPP;
-		return NULL;
-	}
-	if (hdr.nregions > vhnet_max_mem_regions) {
-		*err = -E2BIG;
-		return NULL;
-	}
+	if (copy_from_user(&hdr, m, sizeof(hdr)))
+		return ERR_PTR(-EFAULT);
+	if (hdr.padding)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (hdr.nregions > vhnet_max_mem_regions)
+		return ERR_PTR(-E2BIG);
 	mem = kvzalloc(struct_size(mem, regions, hdr.nregions), GFP_KERNEL_ACCOUNT);
-	if (!mem) {
-		*err = -ENOMEM;
-		return NULL;
-	}
+	if (!mem)
+		return ERR_PTR(-ENOMEM);
 	mem->nregions = hdr.nregions;
 
 	for (i = 0; i < hdr.nregions; i++) {
 		struct vhnet_mem_region *r = &mem->regions[i];
 		u64 gend, uend;
 
-		if (copy_from_user(&ur, &m->regions[i], sizeof(ur))) {
-			*err = -EFAULT;
+		err = -EFAULT;
+		if (copy_from_user(&ur, &m->regions[i], sizeof(ur)))
 			goto err_free;
-		}
 		if (!ur.memory_size ||
 		    check_add_overflow(ur.guest_phys_addr, ur.memory_size - 1, &gend) ||
 		    check_add_overflow(ur.userspace_addr, ur.memory_size - 1, &uend) ||
 		    (u64)(unsigned long)uend != uend ||
 		    !access_ok((void __user *)(unsigned long)ur.userspace_addr,
-			       ur.memory_size)) {
-			*err = -EFAULT;
+			       ur.memory_size))
 			goto err_free;
-		}
 		r->gpa = ur.guest_phys_addr;
 		r->size = ur.memory_size;
 		r->uaddr = ur.userspace_addr;
@@ -86,26 +76,19 @@ struct vhnet_mem *vhnet_mem_from_user(struct vhost_memory __user *m, long *err)
 
 	sort(mem->regions, mem->nregions, sizeof(mem->regions[0]),
 	     vhnet_region_cmp, NULL);
+	err = -EINVAL;
 	for (i = 1; i < mem->nregions; i++) {
 		const struct vhnet_mem_region *p = &mem->regions[i - 1];
 
 		/* p->gpa + p->size - 1 cannot wrap: checked above. */
-		if (mem->regions[i].gpa <= p->gpa + p->size - 1) {
-			*err = -EINVAL;
+		if (mem->regions[i].gpa <= p->gpa + p->size - 1)
 			goto err_free;
-		}
 	}
-	*err = 0;
 	return mem;
 
 err_free:
 	kvfree(mem);
-	return NULL;
-}
-
-void vhnet_mem_free(struct vhnet_mem *mem)
-{
-	kvfree(mem);
+	return ERR_PTR(err);
 }
 
 static const struct vhnet_mem_region *

@@ -32,8 +32,7 @@ struct vhnet_mem {
 extern unsigned short vhnet_max_mem_regions;
 
 /* mem.c */
-struct vhnet_mem *vhnet_mem_from_user(struct vhost_memory __user *m, long *err);
-void vhnet_mem_free(struct vhnet_mem *mem);
+struct vhnet_mem *vhnet_mem_from_user(struct vhost_memory __user *m);
 int vhnet_mem_translate(const struct vhnet_mem *mem, u64 gpa, u64 len,
 			struct iovec *iov, unsigned int iov_max);
 

@@ -123,7 +123,6 @@ struct vhnet_dev {
 	struct rcu_head rcu;
 	u32 id;			/* constant after open */
 	struct net *net;	/* referenced; opener's netns, refreshed at SET_OWNER */
-	bool registered;	/* in the registry (lookups may still hold refs after) */
 
 	struct mm_struct *mm;	/* owner's address space (mm_users held) */
 	pid_t owner_pid;

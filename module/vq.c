@@ -411,7 +411,7 @@ int vhnet_vq_add_used(struct vhnet_vq *vq, const struct vhnet_vq_head *heads,
 }
 
 /* Publish the used entries filled so far. */
-int vhnet_vq_flush_used(struct vhnet_vq *vq)
+static int vhnet_vq_flush_used(struct vhnet_vq *vq)
 {
 	u16 n = vq->last_used_idx - vq->used_published;
 
@@ -532,8 +532,8 @@ static bool vhnet_vq_need_notify(struct vhnet_vq *vq)
  * final: end of a pass; never defer then, or an interrupt could be lost
  * while the queue sleeps.
  */
-void vhnet_vq_signal(struct vhnet_vq *vq, u32 coalesce_pkts, u32 coalesce_us,
-		     bool final)
+static void vhnet_vq_signal(struct vhnet_vq *vq, u32 coalesce_pkts,
+			    u32 coalesce_us, bool final)
 {
 	u64 now = 0;
 	bool notify;
@@ -588,6 +588,19 @@ bool vhnet_vq_busypoll(struct vhnet_vq *vq, u32 us, bool (*more)(void *arg),
 	return false;
 }
 
+static void vhnet_vq_count_batch(struct vhnet_vq *vq, unsigned int n)
+{
+	unsigned int b;
+
+	if (!n)
+		return;
+	b = min_t(unsigned int, ilog2(n), VHNET_BATCH_HIST_NR - 1);
+	u64_stats_update_begin(&vq->stats.syncp);
+	vq->stats.c.batches++;
+	vq->stats.c.batch_hist[b]++;
+	u64_stats_update_end(&vq->stats.syncp);
+}
+
 /*
  * End of a batch: publish its used entries, count it, and interrupt the
  * guest unless coalescing says to wait. A failed publish leaves the batch
@@ -601,17 +614,4 @@ void vhnet_vq_flush_batch(struct vhnet_vq *vq, unsigned int *inbatch,
 	vhnet_vq_count_batch(vq, *inbatch);
 	*inbatch = 0;
 	vhnet_vq_signal(vq, coalesce_pkts, coalesce_us, final);
-}
-
-void vhnet_vq_count_batch(struct vhnet_vq *vq, unsigned int n)
-{
-	unsigned int b;
-
-	if (!n)
-		return;
-	b = min_t(unsigned int, ilog2(n), VHNET_BATCH_HIST_NR - 1);
-	u64_stats_update_begin(&vq->stats.syncp);
-	vq->stats.c.batches++;
-	vq->stats.c.batch_hist[b]++;
-	u64_stats_update_end(&vq->stats.syncp);
 }

@@ -61,8 +61,6 @@ struct vhnet_used_hdr {
 	/* struct vhnet_used_elem ring[num]; __le16 avail_event; */
 };
 
-#define VHNET_VQ_MAX_NUM	32768
-
 /*
  * Descriptors (ring and indirect entries) one pass may walk before it
  * yields. The packet and byte weights count chains; a chain may hold up
@@ -217,13 +215,9 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 void vhnet_vq_discard(struct vhnet_vq *vq, unsigned int n);
 int vhnet_vq_add_used(struct vhnet_vq *vq, const struct vhnet_vq_head *heads,
 		      unsigned int n);
-int vhnet_vq_flush_used(struct vhnet_vq *vq);
 void vhnet_vq_disable_notify(struct vhnet_vq *vq);
 bool vhnet_vq_enable_notify(struct vhnet_vq *vq);
 bool vhnet_vq_avail_empty(struct vhnet_vq *vq);
-void vhnet_vq_signal(struct vhnet_vq *vq, u32 coalesce_pkts, u32 coalesce_us,
-		     bool final);
-void vhnet_vq_count_batch(struct vhnet_vq *vq, unsigned int n);
 void vhnet_vq_flush_batch(struct vhnet_vq *vq, unsigned int *inbatch,
 			  u32 coalesce_pkts, u32 coalesce_us, bool final);
 bool vhnet_vq_busypoll(struct vhnet_vq *vq, u32 us, bool (*more)(void *arg),

@@ -24,6 +24,7 @@ base_pkgs=(
 	iproute2 iperf3 ethtool python3 python3-yaml python3-jsonschema
 	dkms
 	flex bison libelf-dev libssl-dev bc
+	sparse shellcheck
 )
 
 pkg_installed() {

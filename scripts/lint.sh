@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # checkpatch --strict over the module, the tools and the C tests, then a
-# W=1 build of the module on every supported kernel (KVER= picks one).
+# W=1 build and a sparse pass (C=2) of the module on every supported
+# kernel (KVER= picks one).
 # Each check prints "PASS name" or "FAIL name"; with RESULTS=FILE the same
 # lines are appended there. Exits non-zero if any check failed.
 set -uo pipefail
@@ -65,11 +66,37 @@ else
 	record FAIL "lint: UAPI header matches the netlink spec"
 fi
 
+# sparse checks what the compiler does not: the __user, __rcu and
+# __le/__be annotations, context (lock) balance. C=2 checks every file
+# whether or not it is rebuilt; in a tree of its own, so the normal build
+# stays incremental.
+sparse_check() {
+	local k=$1 dir=$top/.cache/sparse/$1 kdir=/lib/modules/$1/build
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	git ls-files -co --exclude-standard -- Kbuild module include |
+		while read -r f; do
+			[ -f "$f" ] || continue
+			mkdir -p "$dir/$(dirname "$f")"
+			cp "$f" "$dir/$f"
+		done
+	make -s -C "$kdir" M="$dir" C=2 CHECK=sparse W=1 modules 2>&1 |
+		grep -E '(warning|error):'
+}
+
 for k in ${KVER:-$(scripts/kvers.sh)}; do
 	if scripts/build-module.sh --strict "$k" >/dev/null; then
 		record PASS "lint: W=1 build ($k)"
 	else
 		record FAIL "lint: W=1 build ($k)"
+	fi
+	if ! command -v sparse >/dev/null; then
+		record FAIL "lint: sparse ($k): not installed (make deps)"
+	elif out=$(sparse_check "$k"); [ -n "$out" ]; then
+		echo "$out" | head -50
+		record FAIL "lint: sparse ($k)"
+	else
+		record PASS "lint: sparse ($k)"
 	fi
 done
 exit $failed

@@ -50,7 +50,7 @@ deps:
 check-debug:
 	scripts/check.sh --debug
 
-# make fuzz [SECONDS=60] [SEED=0x...] [KVER=...]: the hostile-guest fuzzer in the test VM.
+# make fuzz [SECONDS=60] [SEED=0x...] [KVER=...] [FUZZERS="guest vmm"]: both fuzzers side by side in the test VM.
 fuzz:
 	scripts/fuzz.sh "$(SECONDS)" "$(SEED)"
 

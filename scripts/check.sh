@@ -10,7 +10,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 start=$SECONDS
 debug=0
 [ "${1:-}" = --debug ] && debug=1

@@ -8,7 +8,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -39,7 +39,7 @@ for k in ${KVER:-$(scripts/kvers.sh)}; do
 		record PASS "dkms: build ($k)"
 	else
 		tail -20 "$work/build-$k.log"
-		cat "$work/tree/vhnet/$version/build/make.log" 2>/dev/null | tail -20
+		tail -20 "$work/tree/vhnet/$version/build/make.log" 2>/dev/null
 		record FAIL "dkms: build ($k)"
 	fi
 done

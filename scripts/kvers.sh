@@ -6,9 +6,10 @@
 # "kvers.sh default" prints only the first (the one `make` builds for).
 set -euo pipefail
 
+# newest PATTERN: the newest /lib/modules/PATTERN with headers and an image.
 newest() {
-	local k
-	for k in $(ls -d /lib/modules/$1 2>/dev/null | xargs -rn1 basename | sort -rV); do
+	local k d
+	for k in $(for d in /lib/modules/$1; do [ -d "$d" ] && echo "${d##*/}"; done | sort -rV); do
 		if [ -e "/lib/modules/$k/build/Makefile" ] && [ -e "/boot/vmlinuz-$k" ]; then
 			echo "$k"
 			return

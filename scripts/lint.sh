@@ -1,15 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# checkpatch --strict over the module, the tools and the C tests, then a
-# W=1 build and a sparse pass (C=2) of the module on every supported
-# kernel (KVER= picks one).
+# checkpatch --strict over the module, the tools and the C tests; every
+# shell script through shellcheck; then a W=1 build and a sparse pass
+# (C=2) of the module on every supported kernel (KVER= picks one).
 # Each check prints "PASS name" or "FAIL name"; with RESULTS=FILE the same
 # lines are appended there. Exits non-zero if any check failed.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 src=$(scripts/linux-src.sh) || exit 1
 failed=0
 
@@ -36,15 +36,34 @@ checkpatch() {
 # Userspace follows kernel style too, less what only makes sense in the
 # kernel: libc's PRIu64 names, typedef'd library types, volatile
 # sig_atomic_t flags, harness macros that reuse their arguments.
-out=$(checkpatch -f $(sources 'module/*.[ch]');
+mapfile -t kernel_c < <(sources 'module/*.[ch]')
+mapfile -t user_c < <(sources 'tools/*.[ch]' 'selftests/*.[ch]')
+out=$(checkpatch -f "${kernel_c[@]}";
       checkpatch --ignore NEW_TYPEDEFS,PREFER_KERNEL_TYPES,CAMELCASE,VOLATILE \
 		--ignore MACRO_ARG_REUSE,MACRO_ARG_UNUSED,SPLIT_STRING,EMBEDDED_FUNCTION_NAME \
-		-f $(sources 'tools/*.[ch]' 'selftests/*.[ch]'))
+		-f "${user_c[@]}")
 if [ -z "$out" ]; then
 	record PASS "lint: checkpatch --strict"
 else
 	echo "$out" | head -50
 	record FAIL "lint: checkpatch --strict"
+fi
+
+# Every shell script (by name or by its #! line), sourced files followed.
+mapfile -t shell < <(git ls-files -co --exclude-standard | while read -r f; do
+	[ -f "$f" ] || continue
+	case "$f" in
+	*.sh) echo "$f" ;;
+	*) head -n 1 "$f" | grep -qE '^#!.*/(ba|busybox |)sh' && echo "$f" ;;
+	esac
+done)
+if ! command -v shellcheck >/dev/null; then
+	record FAIL "lint: shellcheck: not installed (make deps)"
+elif out=$(shellcheck -x -P SCRIPTDIR -f gcc "${shell[@]}" 2>&1); [ -z "$out" ]; then
+	record PASS "lint: shellcheck (${#shell[@]} scripts)"
+else
+	echo "$out" | head -50
+	record FAIL "lint: shellcheck"
 fi
 
 # Every source file carries an SPDX tag.

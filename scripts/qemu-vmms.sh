@@ -33,7 +33,10 @@ sources=/etc/apt/sources.list.d/vhnet-$suite.sources
 pkgs=(qemu-system-x86 qemu-system-data seabios)
 
 newest_dir() {
-	ls -d "$cache"/10.0.* 2>/dev/null | sort -V | tail -n 1
+	local d
+	for d in "$cache"/10.0.*; do
+		[ -d "$d" ] && echo "$d"
+	done | sort -V | tail -n 1
 }
 
 path_of() {

@@ -34,6 +34,7 @@ if [ -s "$out/registers.txt" ]; then
 	map=$(dirname "$0")/../.cache/vm/kallsyms-$kver-$(stat -c %Y "/boot/vmlinuz-$kver" 2>/dev/null)
 	echo "post-mortem: where its vCPUs were (QEMU's info registers):"
 	grep -E '^(CPU#|RIP=|RAX=|RSP|CR0=|EFER=)' "$out/registers.txt" | sed 's/^/    /'
+	# shellcheck disable=SC2013 # one hex address a line
 	for rip in $(sed -n 's/^RIP=\([0-9a-f]*\).*/\1/p' "$out/registers.txt"); do
 		[ -r "$map" ] || break
 		# Kernel text is 0xffffffff8...: compare the low 32 bits, which

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # Shared by vhnet's shell tests: KTAP output (the kernel's own helpers) and
 # where the module under test lives.

@@ -45,8 +45,8 @@ test_unload()
 
 test_reload_cycles()
 {
-	local i
-	for i in $(seq 20); do
+	local _
+	for _ in $(seq 20); do
 		insmod "$VHNET_KO" && rmmod vhnet || return 1
 	done
 }
@@ -56,7 +56,7 @@ test_reload_cycles()
 # read-only.
 test_udev_group()
 {
-	local top udevd group mode
+	local top group mode
 	top=$(cd "$(dirname "$0")/.." && pwd)
 	# udevd and udevadm refuse to act in a chroot (the test VM is one).
 	export SYSTEMD_IGNORE_CHROOT=1

@@ -43,7 +43,7 @@ scratch_begin() {
 
 scratch_end() {
 	guest_stop >/dev/null 2>&1 || true
-	[ -n "$srv" ] && kill "$srv" 2>/dev/null || true
+	if [ -n "$srv" ]; then kill "$srv" 2>/dev/null || true; fi
 	ip link del "$TAP" 2>/dev/null || true
 	rm -rf "$tmp"
 }
@@ -203,11 +203,13 @@ gcmd() {
 guest_stop() {
 	[ -n "${G_RG:-}" ] || return 0
 	kill "$G_RG" 2>/dev/null || true
-	[ -n "${G_QEMU:-}" ] && kill -9 "$G_QEMU" 2>/dev/null || true
+	if [ -n "${G_QEMU:-}" ]; then kill -9 "$G_QEMU" 2>/dev/null || true; fi
 	local i
 	# QEMU is run-guest's child: gone once the init process reaped it.
 	for i in $(seq 50); do
-		[ -n "${G_QEMU:-}" ] && kill -0 "$G_QEMU" 2>/dev/null || break
+		if [ -z "${G_QEMU:-}" ] || ! kill -0 "$G_QEMU" 2>/dev/null; then
+			break
+		fi
 		sleep 0.2
 	done
 	# run-guest is ours: reap it (its TERM trap runs within 0.2 s).
@@ -234,7 +236,8 @@ qemu_took_vhost() {
 vhost_workers() {
 	local f t
 	# One grep over all comm files: a fork per process is slow under TCG.
-	for f in $(grep -lx "vhost-$1" /proc/"$1"/task/*/comm /proc/[0-9]*/comm 2>/dev/null); do
+	grep -lx "vhost-$1" /proc/"$1"/task/*/comm /proc/[0-9]*/comm 2>/dev/null |
+	while read -r f; do
 		t=${f%/comm}
 		echo "${t##*/} $(cat "$t/stat" 2>/dev/null)"
 	done | awk '{ t = $1; sub(/^.*\) /, ""); print t, $12 + $13 }' | sort -u -k1,1

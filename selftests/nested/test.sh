@@ -58,7 +58,7 @@ cleanup() {
 	done
 	ip link del "$TAP" 2>/dev/null || true
 	if [ -n "$logs" ]; then
-		mkdir -p "$logs" && cp -r "$tmp"/. "$logs"/ 2>/dev/null || true
+		{ mkdir -p "$logs" && cp -r "$tmp"/. "$logs"/; } 2>/dev/null || true
 	fi
 	rm -rf "$tmp"
 }
@@ -85,7 +85,10 @@ servers_start() {
 }
 
 guest_alive() {
-	[ -n "${G_RG:-}" ] && kill -0 "$G_RG" 2>/dev/null || { diag "no guest running"; return 1; }
+	if [ -z "${G_RG:-}" ] || ! kill -0 "$G_RG" 2>/dev/null; then
+		diag "no guest running"
+		return 1
+	fi
 }
 
 # ping_check WHAT OUTPUT STATUS: no loss, report loss and rtt.
@@ -109,8 +112,10 @@ tcp_run() {
 	local r
 	r=$(iperf_rate "$out")
 	diag "$what: $r Mbit/s (iperf3 -t 3 $*)"
-	[ "$rc" -eq 0 ] && awk -v r="$r" 'BEGIN { exit !(r > 0) }' ||
-		{ diag "iperf3 failed (status $rc):" "$(echo "$out" | tail -n 5)"; return 1; }
+	if [ "$rc" -ne 0 ] || ! awk -v r="$r" 'BEGIN { exit !(r > 0) }'; then
+		diag "iperf3 failed (status $rc):" "$(echo "$out" | tail -n 5)"
+		return 1
+	fi
 }
 
 # queue_counters TEXT: "QUEUE:COUNTER VALUE" from the guest's `ethtool -S
@@ -135,7 +140,10 @@ queue_counters() {
 # --- the cases -------------------------------------------------------------
 
 case_setup() {
-	modprobe tun && modprobe kvm_amd || { diag "modprobe tun kvm_amd failed"; return 1; }
+	if ! modprobe tun || ! modprobe kvm_amd; then
+		diag "modprobe tun kvm_amd failed"
+		return 1
+	fi
 	[ -c /dev/kvm ] || { diag "/dev/kvm missing after modprobe kvm_amd"; return 1; }
 	case "$dev" in
 	/dev/vhnet)

@@ -33,6 +33,7 @@ fail() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n $*"; }
 # check NAME CMD...: passes if CMD exits 0
 check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
 # run CMD... capturing stdout+stderr in $out and status in $rc; echo the command
+# shellcheck disable=SC2001 # a prefix on every line of $out
 run() { echo "# \$ $*"; out=$("$@" 2>&1); rc=$?; [ -n "$out" ] && echo "$out" | sed 's/^/#   /'; return 0; }
 # refused NAME PATTERN CMD...: CMD must fail and say PATTERN (errno text / extack)
 refused() {
@@ -87,7 +88,7 @@ edges="tx-batch:1:256 rx-batch:1:256 weight-pkts:1:65536 weight-bytes:1500:67108
 busypoll-us:0:100000 coalesce-pkts:0:1024 coalesce-us:0:100000"
 for e in $edges; do
 	IFS=: read -r key lo hi <<<"$e"
-	lov= hiv=
+	lov='' hiv=''
 	"$ctl" set "$id" "$key" "$lo" && lov=$(tunable "$id" "$key")
 	"$ctl" set "$id" "$key" "$hi" && hiv=$(tunable "$id" "$key")
 	if [ "$lov" = "$lo" ] && [ "$hiv" = "$hi" ]; then ok "set $key $lo and $hi"; else fail "set $key $lo and $hi (got $lov $hiv)"; fi
@@ -117,10 +118,10 @@ exec 9<&-
 "$ctl" set default rx-batch "$old"
 
 # ---- CAP_NET_ADMIN ----
-nobody="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all"
-refused "set without CAP_NET_ADMIN: EPERM" "Operation not permitted" $nobody "$ctl" set "$id" tx-batch 8
-refused "stats reset without CAP_NET_ADMIN: EPERM" "Operation not permitted" $nobody "$ctl" stats reset "$id"
-run $nobody "$ctl" show "$id"
+nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
+refused "set without CAP_NET_ADMIN: EPERM" "Operation not permitted" "${nobody[@]}" "$ctl" set "$id" tx-batch 8
+refused "stats reset without CAP_NET_ADMIN: EPERM" "Operation not permitted" "${nobody[@]}" "$ctl" stats reset "$id"
+run "${nobody[@]}" "$ctl" show "$id"
 check "show works without CAP_NET_ADMIN" test "$rc" -eq 0
 
 # ---- another netns sees nothing ----
@@ -132,7 +133,7 @@ refused "other netns: set ID is ENOENT" "No such file or directory" unshare -n "
 exec 7<&- 8<&-
 sleep 1
 kill "$monpid"
-for i in 1 2 3 4 5; do kill -0 "$monpid" 2>/dev/null || break; sleep 1; done
+for _ in 1 2 3 4 5; do kill -0 "$monpid" 2>/dev/null || break; sleep 1; done
 if kill -0 "$monpid" 2>/dev/null; then
 	kill -9 "$monpid"
 	fail "monitor stops on SIGTERM"

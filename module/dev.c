@@ -153,6 +153,8 @@ static void vhnet_dev_forget_tap(struct vhnet_dev *dev)
 {
 	struct net *net;
 
+	lockdep_assert(lockdep_is_held(&dev->q[VHNET_VQ_RX].vq.mutex) ||
+		       !dev->q[VHNET_VQ_RX].worker.task);
 	spin_lock(&dev->tap_lock);
 	WRITE_ONCE(dev->tap_ifindex, 0);
 	net = dev->tap_net;
@@ -215,7 +217,7 @@ static int vhnet_queue_alloc(struct vhnet_dev *dev, unsigned int index)
 	}
 	vhnet_vq_init(&q->vq, &dev->mem);
 	vhnet_worker_init(&q->worker, index == VHNET_VQ_RX ? vhnet_rx_work :
-						       vhnet_tx_work);
+						       vhnet_tx_work, &dev->mutex);
 	vhnet_poll_init(&q->kick_poll, &q->worker, EPOLLIN, &q->vq.kick_events);
 	vhnet_poll_init(&q->sock_poll, &q->worker,
 			index == VHNET_VQ_RX ? EPOLLIN : EPOLLOUT, NULL);
@@ -646,6 +648,7 @@ static long vhnet_vring_ioctl(struct vhnet_dev *dev, unsigned int cmd,
 	long ret = 0;
 	u32 idx;
 
+	lockdep_assert_held(&dev->mutex);
 	switch (cmd) {
 	case VHOST_SET_VRING_NUM:
 	case VHOST_SET_VRING_ADDR:

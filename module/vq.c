@@ -60,15 +60,19 @@ void vhnet_vq_init(struct vhnet_vq *vq, struct vhnet_mem __rcu **memp)
 	mutex_init(&vq->mutex);
 	u64_stats_init(&vq->stats.syncp);
 	vq->memp = memp;
+	/* Nobody else sees it yet; the lock only satisfies the rule below. */
+	mutex_lock(&vq->mutex);
 	vhnet_vq_reset(vq);
+	mutex_unlock(&vq->mutex);
 }
 
 /*
- * Back to the state after open. Caller holds vq->mutex (or the queue is not
- * yet visible to any worker) and has already stopped polling the kick file.
+ * Back to the state after open. Caller holds vq->mutex and has already
+ * stopped polling the kick file.
  */
 void vhnet_vq_reset(struct vhnet_vq *vq)
 {
+	lockdep_assert_held(&vq->mutex);
 	if (vq->call_ctx)
 		eventfd_ctx_put(vq->call_ctx);
 	if (vq->err_ctx)

@@ -17,9 +17,11 @@
 
 #include "worker.h"
 
-void vhnet_worker_init(struct vhnet_worker *w, vhnet_work_fn fn)
+void vhnet_worker_init(struct vhnet_worker *w, vhnet_work_fn fn,
+		       struct mutex *lock)
 {
 	w->task = NULL;
+	w->lock = lock;
 	w->flags = 0;
 	w->fn = fn;
 	w->mm = NULL;
@@ -69,6 +71,7 @@ void vhnet_worker_set_cpus(struct vhnet_worker *w, const struct cpumask *owner,
 {
 	cpumask_var_t mask;
 
+	lockdep_assert_held(w->lock);
 	if (!w->task)
 		return;
 	if (!zalloc_cpumask_var(&mask, GFP_KERNEL))
@@ -83,6 +86,7 @@ void vhnet_worker_set_cpus(struct vhnet_worker *w, const struct cpumask *owner,
 /* Where the worker may run now. Caller holds the device mutex. */
 void vhnet_worker_get_cpus(struct vhnet_worker *w, struct cpumask *out)
 {
+	lockdep_assert_held(w->lock);
 	if (w->task)
 		cpumask_copy(out, w->task->cpus_ptr);
 	else
@@ -101,6 +105,7 @@ int vhnet_worker_start(struct vhnet_worker *w, struct mm_struct *mm,
 	struct task_struct *task;
 	int ret;
 
+	lockdep_assert_held(w->lock);
 	w->mm = mm;
 	task = kthread_create(vhnet_worker_thread, w, "%s", name);
 	if (IS_ERR(task))
@@ -123,6 +128,8 @@ int vhnet_worker_start(struct vhnet_worker *w, struct mm_struct *mm,
  */
 void vhnet_worker_stop(struct vhnet_worker *w)
 {
+	lockdep_assert_held(w->lock);
+
 	if (!w->task)
 		return;
 	kthread_stop(w->task);

@@ -6,6 +6,7 @@
 #define _VHNET_WORKER_H
 
 #include <linux/cpumask.h>
+#include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/wait.h>
@@ -22,6 +23,8 @@ struct vhnet_worker {
 	 * stopped.
 	 */
 	struct task_struct *task;
+	/* The device mutex: start, stop and placement run under it. */
+	struct mutex *lock;
 	/* VHNET_WORK_PENDING: a pass is due; set by wakeups, cleared by the thread. */
 	unsigned long flags;
 	vhnet_work_fn fn;
@@ -53,7 +56,7 @@ struct vhnet_poll {
 };
 
 /* worker.c */
-void vhnet_worker_init(struct vhnet_worker *w, vhnet_work_fn fn);
+void vhnet_worker_init(struct vhnet_worker *w, vhnet_work_fn fn, struct mutex *lock);
 int vhnet_worker_start(struct vhnet_worker *w, struct mm_struct *mm,
 		       const struct cpumask *owner_cpus,
 		       const struct cpumask *tunable_cpus, const char *name);

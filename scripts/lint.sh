@@ -99,8 +99,12 @@ sparse_check() {
 			mkdir -p "$dir/$(dirname "$f")"
 			cp "$f" "$dir/$f"
 		done
-	make -s -C "$kdir" M="$dir" C=2 CHECK=sparse W=1 modules 2>&1 |
-		grep -E '(warning|error):'
+	if ! out=$(make -s -C "$kdir" M="$dir" C=2 CHECK=sparse W=1 modules 2>&1); then
+		echo "$out" | tail -n 20
+		echo "sparse: the build failed"
+		return
+	fi
+	echo "$out" | grep -E '(warning|error):'
 }
 
 for k in ${KVER:-$(scripts/kvers.sh)}; do

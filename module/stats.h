@@ -3,7 +3,7 @@
  * Per-virtqueue counters. Each set has exactly one writer, the worker that
  * runs the queue, so updates are plain adds inside a u64_stats section:
  * no atomics and no shared cache lines on the hot path. Readers (netlink,
- * debugfs) take a consistent snapshot with vhnet_vq_stats_read().
+ * debugfs) take a consistent snapshot with vhnet_dev_read_stats().
  */
 #ifndef _VHNET_STATS_H
 #define _VHNET_STATS_H

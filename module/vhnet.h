@@ -186,7 +186,7 @@ void vhnet_debugfs_exit(void);
 void vhnet_debugfs_add(struct vhnet_dev *dev);
 void vhnet_debugfs_remove(struct vhnet_dev *dev);
 
-/* netlink.c (or netlink_stub.c until the family lands) */
+/* netlink.c */
 int vhnet_nl_init(void);
 void vhnet_nl_exit(void);
 void vhnet_nl_notify(struct vhnet_dev *dev, bool created);

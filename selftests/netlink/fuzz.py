@@ -619,7 +619,8 @@ def judge(t, ctx, req, out, fam, iid, before, after, state, inst):
                 carried[A_TUNABLES_WORKER_CPUS] = after[changing].get(A_TUNABLES_WORKER_CPUS)
             expect[changing].update(carried)
     if accepted and ctx == 'root' and cmd == CMD_STATS_RESET:
-        if get_u32(top, A_ID) in (None, iid):
+        # Of two ids the kernel takes the last (nla_parse), like carried().
+        if req.carried().get(A_ID) in (None, iid):
             expect['counters'] = {k: 0 for k in before['counters']}
             changing = 'counters'
     if after == expect:

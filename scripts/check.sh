@@ -118,7 +118,8 @@ for kver in $kvers; do
 		limit=${VM_TIMEOUT:-$((debug ? 5400 : 1500))}
 		VM_SMP=$smp selftests/vm/run --kver "$kver" --out "$out" \
 			--timeout "$limit" -- \
-			env VHNET_KO="$ko" VHNET_BIN="$bin" VHNET_PART="$part" selftests/run-in-vm.sh
+			env VHNET_KO="$ko" VHNET_BIN="$bin" VHNET_PART="$part" \
+			VHNET_TIME_SCALE=$((debug ? 4 : 1)) selftests/run-in-vm.sh
 		vm_status=$?
 		if [ "$vm_status" = 0 ]; then
 			record PASS "$kver $part vm: suite ran to the end"

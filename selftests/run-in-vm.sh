@@ -8,9 +8,12 @@
 #
 #   VHNET_KO   the vhnet.ko built for this kernel
 #   VHNET_BIN  the directory of the built C tests
+#   VHNET_TIME_SCALE  multiplies every test's time limit (default 1; the
+#              debug kernel runs everything several times slower)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 out=${VHNET_OUT:?run inside the test VM}
+time_scale=${VHNET_TIME_SCALE:-1}
 export VHNET_KO=${VHNET_KO:?} VHNET_BIN=${VHNET_BIN:?}
 
 # name, per-test timeout in seconds, command. make check boots the VM once
@@ -110,7 +113,7 @@ dump_hang()
 
 run_one()
 {
-	local name=$1 limit=$2 pid deadline
+	local name=$1 limit=$(($2 * time_scale)) pid deadline
 	shift 2
 	echo "# ---- $name"
 	echo "$name" >"$out/.current"

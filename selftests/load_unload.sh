@@ -65,10 +65,10 @@ test_udev_group()
 	/lib/systemd/systemd-udevd --daemon || return 1
 	insmod "$VHNET_KO" || return 1
 	udevadm trigger --subsystem-match=misc --sysname-match=vhnet
-	udevadm settle --timeout=30
+	udevadm settle --timeout=$((30 * ${VHNET_TIME_SCALE:-1}))
 	group=$(stat -c %G /dev/vhnet)
 	mode=$(stat -c %a /dev/vhnet)
-	udevadm control --exit
+	udevadm control --exit --timeout=$((60 * ${VHNET_TIME_SCALE:-1}))
 	ktap_print_msg "/dev/vhnet: group $group mode $mode"
 	[ "$group" = kvm ] && [ "$mode" = 660 ]
 }

@@ -125,7 +125,7 @@ guest_start() {
 		{ diag "run-guest did not start QEMU:" "$(tail -n 5 "$dir/run-guest.log")"; return 1; }
 	exec {G_IN}<>"$dir/ctl.in" {G_RD}<>"$dir/ctl.out"
 	CTL_PART=
-	guest_wait_ready 180 "" || return 1
+	guest_wait_ready $((180 * ${VHNET_TIME_SCALE:-1})) "" || return 1
 	G_BOOT_SECS=$((SECONDS - t0))
 }
 

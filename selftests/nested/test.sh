@@ -227,7 +227,7 @@ case_guest_reboot() {
 	guest_alive || return 1
 	local t0=$SECONDS qpid=$G_QEMU old=$G_BOOT
 	printf '%s %s\n' r "reboot -f" >&"$G_IN"
-	guest_wait_ready 180 "$old" || return 1
+	guest_wait_ready $((180 * ${VHNET_TIME_SCALE:-1})) "$old" || return 1
 	diag "guest rebooted in $((SECONDS - t0)) s, same QEMU pid $G_QEMU, boot $old -> $G_BOOT"
 	[ "$G_QEMU" = "$qpid" ] && kill -0 "$qpid" && qemu_took_vhost
 }

@@ -4,9 +4,11 @@
  * each instance in `name value` lines, for tests and for humans until (and
  * alongside) the netlink family. Names are stable: tests parse them.
  */
+#include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/slab.h>
 #include <linux/seq_file.h>
+#include <linux/stddef.h>
 
 #include "vhnet.h"
 
@@ -14,15 +16,31 @@ static struct dentry *vhnet_debugfs_root;
 
 static const char * const vhnet_q_names[VHNET_NVQS] = { "rx", "tx" };
 
-static const char * const vhnet_drop_names[VHNET_DROP_NR] = {
-	[VHNET_DROP_NO_RX_BUF] = "drop_no_rx_buf",
-	[VHNET_DROP_TOO_BIG] = "drop_too_big",
-	[VHNET_DROP_TAP_ERR] = "drop_tap_err",
-	[VHNET_DROP_BAD_CHAIN] = "drop_bad_chain",
-	[VHNET_DROP_BAD_ADDR] = "drop_bad_addr",
-	[VHNET_DROP_BAD_HDR] = "drop_bad_hdr",
-	[VHNET_DROP_DETACHED] = "drop_detached",
+/* The scalar counters (counters.h): attribute name and field. */
+static const struct {
+	const char *attr;
+	size_t offset;
+} vhnet_counter_fields[] = {
+#define VHNET_COUNTER(field, ATTR) \
+	{ #ATTR, offsetof(struct vhnet_vq_counters, field) },
+#include "counters.h"
 };
+
+static const char * const vhnet_drop_names[VHNET_DROP_NR] = {
+#define VHNET_DROP_REASON(ATTR) \
+	[VHNET_DROP_##ATTR] = #ATTR,
+#include "counters.h"
+};
+
+/* "rx_" + "NO_RX_BUF" as "rx_no_rx_buf": the name printed for a counter. */
+static void vhnet_seq_counter(struct seq_file *m, const char *q,
+			      const char *prefix, const char *attr, u64 val)
+{
+	seq_printf(m, "%s_%s", q, prefix);
+	while (*attr)
+		seq_putc(m, tolower(*attr++));
+	seq_printf(m, " %llu\n", val);
+}
 
 static int vhnet_stats_show(struct seq_file *m, void *v)
 {
@@ -34,16 +52,12 @@ static int vhnet_stats_show(struct seq_file *m, void *v)
 		const char *q = vhnet_q_names[i];
 
 		vhnet_dev_read_stats(dev, i, &c);
-		seq_printf(m, "%s_packets %llu\n", q, c.packets);
-		seq_printf(m, "%s_bytes %llu\n", q, c.bytes);
-		seq_printf(m, "%s_kicks %llu\n", q, c.kicks);
-		seq_printf(m, "%s_irqs %llu\n", q, c.irqs);
-		seq_printf(m, "%s_irqs_suppressed %llu\n", q, c.irqs_suppressed);
-		seq_printf(m, "%s_batches %llu\n", q, c.batches);
-		seq_printf(m, "%s_busypoll_rounds %llu\n", q, c.busypoll_rounds);
+		for (j = 0; j < ARRAY_SIZE(vhnet_counter_fields); j++)
+			vhnet_seq_counter(m, q, "", vhnet_counter_fields[j].attr,
+					  *(u64 *)((u8 *)&c + vhnet_counter_fields[j].offset));
 		for (j = 0; j < VHNET_DROP_NR; j++)
-			seq_printf(m, "%s_%s %llu\n", q, vhnet_drop_names[j],
-				   c.drops[j]);
+			vhnet_seq_counter(m, q, "drop_", vhnet_drop_names[j],
+					  c.drops[j]);
 		for (j = 0; j < VHNET_BATCH_HIST_NR; j++)
 			seq_printf(m, "%s_batch_hist_%u %llu\n", q, 1U << j,
 				   c.batch_hist[j]);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /dev/vhnet: instance lifetime, the vhost-net ioctl surface, the instance
- * registry and the interface the control plane (netlink.c) uses.
+ * /dev/vhnet: instance lifetime, the generic vhost ioctls (the backend's half
+ * of them is net.c's), the instance registry, the tunables and the
+ * interface the control plane (netlink.c, debugfs.c) uses.
  *
  * Every ioctl answers invalid input with the errno the kernel's vhost-net
  * gives for it, so a VMM cannot tell the two apart except where noted
@@ -10,11 +11,8 @@
 #include <linux/eventfd.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/if_tap.h>
-#include <linux/if_tun.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/netdevice.h>
 #include <linux/nospec.h>
 #include <linux/nsproxy.h>
 #include <linux/sched/mm.h>
@@ -42,7 +40,8 @@
 /* No IOTLB messages: no backend features. */
 #define VHNET_BACKEND_FEATURES	0ULL
 
-struct vhnet_tunables vhnet_default_tunables = {
+/* Module-wide defaults that new instances copy at open. */
+static struct vhnet_tunables vhnet_default_tunables = {
 	.tx_batch = 64,
 	.rx_batch = 64,
 	.weight_pkts = 256,
@@ -50,7 +49,7 @@ struct vhnet_tunables vhnet_default_tunables = {
 };
 
 /* Protects vhnet_default_tunables (netlink writes, open reads). */
-DEFINE_MUTEX(vhnet_defaults_lock);
+static DEFINE_MUTEX(vhnet_defaults_lock);
 
 /*
  * Every owned instance runs two kernel threads. vhost's workers are threads
@@ -124,46 +123,6 @@ struct vhnet_dev *vhnet_dev_get_next(struct net *net, u32 *id)
 
 /* ---- teardown shared by RESET_OWNER and release ---- */
 
-static void vhnet_queue_detach(struct vhnet_queue *q)
-{
-	struct socket *sock;
-
-	vhnet_vq_lock(&q->vq);
-	vhnet_poll_stop(&q->kick_poll);
-	vhnet_poll_stop(&q->sock_poll);
-	vhnet_rx_unproduce(q);
-	sock = q->sock;
-	q->sock = NULL;
-	q->backend = VHNET_BACKEND_NONE;
-	q->rx_ring = NULL;
-	q->vhost_hlen = 0;
-	q->sock_hlen = 0;
-	vhnet_vq_reset(&q->vq);
-	vhnet_vq_unlock(&q->vq);
-	if (sock)
-		sockfd_put(sock);
-}
-
-/*
- * Forget the tun device the RX worker learned: its backend changed or went.
- * Caller holds the RX vq mutex (or the worker is stopped), so the worker,
- * the only other writer, cannot race.
- */
-static void vhnet_dev_forget_tap(struct vhnet_dev *dev)
-{
-	struct net *net;
-
-	lockdep_assert(lockdep_is_held(&dev->q[VHNET_VQ_RX].vq.mutex) ||
-		       !dev->q[VHNET_VQ_RX].worker.task);
-	spin_lock(&dev->tap_lock);
-	WRITE_ONCE(dev->tap_ifindex, 0);
-	net = dev->tap_net;
-	dev->tap_net = NULL;
-	spin_unlock(&dev->tap_lock);
-	if (net)
-		put_net(net);
-}
-
 /* Back to the state right after open. Caller holds dev->mutex. */
 static void vhnet_dev_cleanup(struct vhnet_dev *dev)
 {
@@ -173,7 +132,7 @@ static void vhnet_dev_cleanup(struct vhnet_dev *dev)
 	lockdep_assert_held(&dev->mutex);
 
 	for (i = 0; i < VHNET_NVQS; i++)
-		vhnet_queue_detach(&dev->q[i]);
+		vhnet_net_stop_queue(&dev->q[i]);
 	/* No poll is hooked any more: nothing can wake the threads. */
 	for (i = 0; i < VHNET_NVQS; i++)
 		vhnet_worker_stop(&dev->q[i].worker);
@@ -187,7 +146,7 @@ static void vhnet_dev_cleanup(struct vhnet_dev *dev)
 	dev->log_base = 0;
 	dev->features = 0;
 	dev->backend_features = 0;
-	vhnet_dev_forget_tap(dev);
+	vhnet_net_forget_tap(dev);
 	if (dev->mm) {
 		mmput(dev->mm);
 		atomic_dec(&vhnet_owners);
@@ -246,9 +205,7 @@ static int vhnet_open(struct inode *inode, struct file *file)
 	spin_lock_init(&dev->tap_lock);
 	refcount_set(&dev->ref, 1);
 	dev->net = get_net(current->nsproxy->net_ns);
-	mutex_lock(&vhnet_defaults_lock);
-	dev->tun = vhnet_default_tunables;
-	mutex_unlock(&vhnet_defaults_lock);
+	vhnet_dev_get_tunables(NULL, &dev->tun);
 
 	for (i = 0; i < VHNET_NVQS; i++) {
 		ret = vhnet_queue_alloc(dev, i);
@@ -361,22 +318,7 @@ static long vhnet_check_owner(struct vhnet_dev *dev)
 
 static long vhnet_set_features(struct vhnet_dev *dev, u64 features)
 {
-	size_t hdr_len, vhost_hlen, sock_hlen;
 	int i;
-
-	hdr_len = features & (BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |
-			      BIT_ULL(VIRTIO_F_VERSION_1)) ?
-		  sizeof(struct virtio_net_hdr_mrg_rxbuf) :
-		  sizeof(struct virtio_net_hdr);
-	if (features & BIT_ULL(VHOST_NET_F_VIRTIO_NET_HDR)) {
-		/* The tap has no vnet header: we add/strip it. */
-		vhost_hlen = hdr_len;
-		sock_hlen = 0;
-	} else {
-		/* The tap (IFF_VNET_HDR) provides it. */
-		vhost_hlen = 0;
-		sock_hlen = hdr_len;
-	}
 
 	mutex_lock(&dev->mutex);
 	dev->features = features;
@@ -385,8 +327,7 @@ static long vhnet_set_features(struct vhnet_dev *dev, u64 features)
 
 		vhnet_vq_lock(&q->vq);
 		q->vq.features = features;
-		q->vhost_hlen = vhost_hlen;
-		q->sock_hlen = sock_hlen;
+		vhnet_net_set_features(q, features);
 		vhnet_vq_unlock(&q->vq);
 	}
 	mutex_unlock(&dev->mutex);
@@ -422,54 +363,12 @@ static long vhnet_set_mem_table(struct vhnet_dev *dev,
 	return 0;
 }
 
-/* ---- backend (tap socket) ---- */
+/* ---- backend ---- */
 
-static struct socket *vhnet_get_socket(int fd, enum vhnet_backend *kind)
-{
-	struct socket *sock;
-	struct file *file;
-
-	*kind = VHNET_BACKEND_NONE;
-	if (fd == -1)
-		return NULL;
-	file = fget(fd);
-	if (!file)
-		return ERR_PTR(-ENOTSOCK);
-	sock = tun_get_socket(file);
-	if (!IS_ERR(sock)) {
-		*kind = VHNET_BACKEND_TUN;
-		return sock;
-	}
-	sock = tap_get_socket(file);
-	if (!IS_ERR(sock)) {
-		*kind = VHNET_BACKEND_TAP;
-		return sock;
-	}
-	fput(file);
-	/* vhost-net also takes AF_PACKET raw sockets; vhnet does not. */
-	return ERR_PTR(-ENOTSOCK);
-}
-
-static struct ptr_ring *vhnet_get_ptr_ring(struct file *file)
-{
-	struct ptr_ring *ring;
-
-	ring = tun_get_tx_ring(file);
-	if (!IS_ERR(ring))
-		return ring;
-	ring = tap_get_ptr_ring(file);
-	if (!IS_ERR(ring))
-		return ring;
-	return NULL;
-}
-
+/* VHOST_NET_SET_BACKEND: the owner and the index here, the rest in net.c. */
 static long vhnet_set_backend(struct vhnet_dev *dev, unsigned int index, int fd)
 {
-	struct socket *sock, *old;
-	enum vhnet_backend kind;
-	struct vhnet_queue *q;
-	struct vhnet_vq *vq;
-	long ret = 0;
+	long ret;
 
 	mutex_lock(&dev->mutex);
 	ret = vhnet_check_owner(dev);
@@ -480,68 +379,7 @@ static long vhnet_set_backend(struct vhnet_dev *dev, unsigned int index, int fd)
 		goto out;
 	}
 	index = array_index_nospec(index, VHNET_NVQS);
-	q = &dev->q[index];
-	vq = &q->vq;
-	vhnet_vq_lock(vq);
-
-	if (!vhnet_vq_access_ok(vq, vq->num, (unsigned long)vq->desc,
-				(unsigned long)vq->avail, (unsigned long)vq->used)) {
-		ret = -EFAULT;
-		goto out_vq;
-	}
-	sock = vhnet_get_socket(fd, &kind);
-	if (IS_ERR(sock)) {
-		ret = PTR_ERR(sock);
-		goto out_vq;
-	}
-	old = q->sock;
-	if (sock == old && (!sock || vhnet_vq_running(vq))) {
-		/* Nothing changes (fd names the backend we already serve). */
-		goto out_put;
-	}
-
-	if (sock) {
-		/*
-		 * Refuse a dead tap (a detached queue, a deleted device)
-		 * before anything changes: a refused backend must leave a
-		 * broken ring broken and its state as it was.
-		 */
-		if (vfs_poll(sock->file, NULL) & EPOLLERR) {
-			ret = -EINVAL;
-			goto out_put;
-		}
-		ret = vhnet_vq_start(vq);
-		if (ret)
-			goto out_put;
-	}
-	vhnet_poll_stop(&q->sock_poll);
-	vhnet_rx_unproduce(q);
-	q->sock = sock;
-	q->backend = kind;
-	q->rx_ring = NULL;
-	if (index == VHNET_VQ_RX)
-		vhnet_dev_forget_tap(dev);
-	if (!sock) {
-		vq->state = VHNET_VQ_STOPPED;
-		vq->broken = VHNET_BROKEN_NONE;
-	} else if (index == VHNET_VQ_RX) {
-		q->rx_ring = vhnet_get_ptr_ring(sock->file);
-		vhnet_poll_start(&q->sock_poll, sock->file);
-	}
-	/* Chains may already be waiting: look at the ring now. */
-	vhnet_worker_queue(&q->worker);
-	vhnet_vq_unlock(vq);
-	/* If fd named the same backend, this drops the duplicate reference. */
-	if (old)
-		sockfd_put(old);
-	mutex_unlock(&dev->mutex);
-	return 0;
-
-out_put:
-	if (sock)
-		sockfd_put(sock);
-out_vq:
-	vhnet_vq_unlock(vq);
+	ret = vhnet_net_set_backend(&dev->q[index], fd);
 out:
 	mutex_unlock(&dev->mutex);
 	return ret;
@@ -848,58 +686,6 @@ out:
 
 /* ---- control-plane interface ---- */
 
-/*
- * The tap device of a macvtap/ipvtap backend, asked of its queue. Caller
- * holds rcu_read_lock(); NULL once the link was deleted (tap_del_queues()
- * unpublishes the queue's tap under RCU before the device is freed).
- */
-static struct net_device *vhnet_tap_queue_dev(struct socket *sock)
-{
-	struct tap_queue *tq = container_of(sock, struct tap_queue, sock);
-	struct tap_dev *tap = rcu_dereference(tq->tap);
-
-	return tap ? tap->dev : NULL;
-}
-
-/*
- * Which tap the instance serves, for reports. Caller holds dev->mutex (so
- * no queue's backend changes). macvtap/ipvtap: asked of the queue now;
- * tun: what the RX worker learned from the tap's packets, looked up in
- * the tap's own netns, which need not be the owner's.
- */
-static void vhnet_dev_fill_tap(struct vhnet_dev *dev, struct vhnet_dev_info *info)
-{
-	struct net_device *nd = NULL;
-	struct net *net;
-	int i;
-
-	lockdep_assert_held(&dev->mutex);
-	rcu_read_lock();
-	for (i = 0; i < VHNET_NVQS && !nd; i++)
-		if (dev->q[i].backend == VHNET_BACKEND_TAP)
-			nd = vhnet_tap_queue_dev(dev->q[i].sock);
-	if (nd) {
-		info->tap_ifindex = nd->ifindex;
-		strscpy(info->tap_name, nd->name, sizeof(info->tap_name));
-	}
-	rcu_read_unlock();
-	if (nd)
-		return;
-
-	spin_lock(&dev->tap_lock);
-	info->tap_ifindex = dev->tap_ifindex;
-	net = dev->tap_net ? maybe_get_net(dev->tap_net) : NULL;
-	spin_unlock(&dev->tap_lock);
-	if (!net)
-		return;
-	rcu_read_lock();
-	nd = dev_get_by_index_rcu(net, info->tap_ifindex);
-	if (nd)
-		strscpy(info->tap_name, nd->name, sizeof(info->tap_name));
-	rcu_read_unlock();
-	put_net(net);
-}
-
 void vhnet_dev_fill_info(struct vhnet_dev *dev, struct vhnet_dev_info *info)
 {
 	int i;
@@ -918,8 +704,8 @@ void vhnet_dev_fill_info(struct vhnet_dev *dev, struct vhnet_dev_info *info)
 		vi->last_avail_idx = READ_ONCE(q->vq.last_avail_idx);
 		vi->used_idx = READ_ONCE(q->vq.used_published);
 		vi->state = READ_ONCE(q->vq.state);
-		if (vi->state == VHNET_VQ_RUNNING && READ_ONCE(q->vq.stopped))
-			vi->state = VHNET_VQ_STOPPED;
+		if (vi->state == VHNET_QUEUE_STATE_RUNNING && READ_ONCE(q->vq.stopped))
+			vi->state = VHNET_QUEUE_STATE_STOPPED;
 		vi->broken = READ_ONCE(q->vq.broken);
 		vi->worker_cpu = -1;
 		if (q->worker.task) {
@@ -928,7 +714,7 @@ void vhnet_dev_fill_info(struct vhnet_dev *dev, struct vhnet_dev_info *info)
 			vhnet_worker_get_cpus(&q->worker, &vi->worker_cpus);
 		}
 	}
-	vhnet_dev_fill_tap(dev, info);
+	vhnet_net_fill_tap(dev, info);
 	mutex_unlock(&dev->mutex);
 }
 
@@ -985,28 +771,65 @@ void vhnet_dev_reset_stats(struct vhnet_dev *dev)
 	mutex_unlock(&dev->mutex);
 }
 
+/* ---- tunables ---- */
+
+/* The lock that guards @dev's tunables, or the defaults' when @dev is NULL. */
+static struct mutex *vhnet_tunables_lock(struct vhnet_dev *dev)
+{
+	return dev ? &dev->mutex : &vhnet_defaults_lock;
+}
+
+/* @dev's tunables, or the module-wide defaults when @dev is NULL. */
 void vhnet_dev_get_tunables(struct vhnet_dev *dev, struct vhnet_tunables *t)
 {
-	mutex_lock(&dev->mutex);
-	*t = dev->tun;
-	mutex_unlock(&dev->mutex);
+	struct mutex *lock = vhnet_tunables_lock(dev);
+
+	mutex_lock(lock);
+	*t = dev ? dev->tun : vhnet_default_tunables;
+	mutex_unlock(lock);
 }
 
 /*
- * Apply tunables to a running instance. -EINVAL (nothing changed) if the
- * instance has an owner and worker-cpus names none of the CPUs it may use.
+ * Whether workers placed on @cpus could run: an empty mask means anywhere;
+ * otherwise it must share a CPU with what the owner may use (an instance
+ * not yet owned, or the defaults, accept any).
  */
-int vhnet_dev_set_tunables(struct vhnet_dev *dev, const struct vhnet_tunables *t)
+bool vhnet_dev_cpus_usable(struct vhnet_dev *dev, const struct cpumask *cpus)
 {
-	struct vhnet_tunables *d = &dev->tun;
-	int i;
+	if (!dev)
+		return true;
+	lockdep_assert_held(&dev->mutex);
+	return !dev->mm || cpumask_empty(cpus) ||
+	       cpumask_intersects(cpus, &dev->owner_cpus);
+}
 
-	mutex_lock(&dev->mutex);
-	if (dev->mm && !cpumask_empty(&t->worker_cpus) &&
-	    !cpumask_intersects(&t->worker_cpus, &dev->owner_cpus)) {
-		mutex_unlock(&dev->mutex);
-		return -EINVAL;
-	}
+/*
+ * The one way tunables change, a read-modify-write in the style of
+ * ethtool's set requests: @update edits a copy of the current values
+ * under the lock that guards them, and the copy is stored only if it
+ * returns 0. @dev NULL: the module-wide defaults. Workers read the values
+ * without the lock, once per pass (vhnet_net_pass_begin()), so each is
+ * stored whole with WRITE_ONCE.
+ */
+int vhnet_dev_update_tunables(struct vhnet_dev *dev,
+			      int (*update)(struct vhnet_dev *dev,
+					    struct vhnet_tunables *t, void *arg),
+			      void *arg)
+{
+	struct mutex *lock = vhnet_tunables_lock(dev);
+	struct vhnet_tunables *t, *d;
+	int err, i;
+
+	/* Holds a struct cpumask: too big for the stack with NR_CPUS=8192. */
+	t = kmalloc(sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	mutex_lock(lock);
+	d = dev ? &dev->tun : &vhnet_default_tunables;
+	*t = *d;
+	err = update(dev, t, arg);
+	if (err)
+		goto out_unlock;
 	WRITE_ONCE(d->tx_batch, t->tx_batch);
 	WRITE_ONCE(d->rx_batch, t->rx_batch);
 	WRITE_ONCE(d->weight_pkts, t->weight_pkts);
@@ -1015,11 +838,13 @@ int vhnet_dev_set_tunables(struct vhnet_dev *dev, const struct vhnet_tunables *t
 	WRITE_ONCE(d->coalesce_pkts, t->coalesce_pkts);
 	WRITE_ONCE(d->coalesce_us, t->coalesce_us);
 	cpumask_copy(&d->worker_cpus, &t->worker_cpus);
-	for (i = 0; i < VHNET_NVQS; i++)
+	for (i = 0; dev && i < VHNET_NVQS; i++)
 		vhnet_worker_set_cpus(&dev->q[i].worker, &dev->owner_cpus,
 				      &d->worker_cpus);
-	mutex_unlock(&dev->mutex);
-	return 0;
+out_unlock:
+	mutex_unlock(lock);
+	kfree(t);
+	return err;
 }
 
 /* ---- registration ---- */

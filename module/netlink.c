@@ -2,13 +2,10 @@
 /*
  * The "vhnet" generic netlink family: instances, tunables and per-queue
  * statistics. The wire format is Documentation/netlink/specs/vhnet.yaml;
- * include/uapi/linux/vhnet.h is generated from it.
- *
- * The policies and the op table are written by hand rather than generated
- * by ynl-gen-c.py: the generator emits split ops (struct genl_split_ops),
- * which 6.1 lacks. They follow the generator's output one to one, and
- * selftests/netlink/spec_policy.py compares the policy the running kernel
- * reports (CTRL_CMD_GETPOLICY) with the spec, so the two cannot drift.
+ * scripts/netlink-gen.sh generates from it include/uapi/linux/vhnet.h and
+ * the policies, the op table and the multicast groups (netlink-gen.[ch]).
+ * This file owns the family, the handlers the op table names, and the
+ * messages they build.
  *
  * Everything here reaches instances through the dev.c control-plane
  * interface in vhnet.h; lookups are scoped to the caller's netns.
@@ -18,6 +15,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
+#include <linux/stddef.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 #include <net/sock.h>
@@ -25,106 +23,16 @@
 
 #include "vhnet.h"
 
-/* Longest worker-cpus cpulist accepted, without the NUL (spec: max-len). */
-#define VHNET_NL_CPULIST_MAX	4096
-
 /*
- * Ranges too wide for the policy's inline 16-bit bounds. Not const: 6.1's
- * struct nla_policy points at them through a non-const pointer.
+ * For a genetlink-legacy family the generator leaves the family struct to
+ * the family's code and keeps the multicast group table static to its
+ * unit, so the generated source is compiled as part of this one.
  */
-static struct netlink_range_validation vhnet_nl_weight_pkts_range __ro_after_init = {
-	.min = 1,
-	.max = 65536,
-};
-
-static struct netlink_range_validation vhnet_nl_weight_bytes_range __ro_after_init = {
-	.min = 1500,
-	.max = 67108864,
-};
-
-static struct netlink_range_validation vhnet_nl_busypoll_us_range __ro_after_init = {
-	.max = 100000,
-};
-
-static struct netlink_range_validation vhnet_nl_coalesce_us_range __ro_after_init = {
-	.max = 100000,
-};
-
-static const struct nla_policy vhnet_nl_instance_get_policy[VHNET_A_INSTANCE_ID + 1] = {
-	[VHNET_A_INSTANCE_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-};
-
-static const struct nla_policy vhnet_nl_tunables_get_policy[VHNET_A_TUNABLES_ID + 1] = {
-	[VHNET_A_TUNABLES_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-};
-
-static const struct nla_policy vhnet_nl_tunables_set_policy[VHNET_A_TUNABLES_MAX + 1] = {
-	[VHNET_A_TUNABLES_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[VHNET_A_TUNABLES_TX_BATCH] = NLA_POLICY_RANGE(NLA_U32, 1, 256),
-	[VHNET_A_TUNABLES_RX_BATCH] = NLA_POLICY_RANGE(NLA_U32, 1, 256),
-	[VHNET_A_TUNABLES_WEIGHT_PKTS] =
-		NLA_POLICY_FULL_RANGE(NLA_U32, &vhnet_nl_weight_pkts_range),
-	[VHNET_A_TUNABLES_WEIGHT_BYTES] =
-		NLA_POLICY_FULL_RANGE(NLA_U32, &vhnet_nl_weight_bytes_range),
-	[VHNET_A_TUNABLES_BUSYPOLL_US] =
-		NLA_POLICY_FULL_RANGE(NLA_U32, &vhnet_nl_busypoll_us_range),
-	[VHNET_A_TUNABLES_COALESCE_PKTS] = NLA_POLICY_MAX(NLA_U32, 1024),
-	[VHNET_A_TUNABLES_COALESCE_US] =
-		NLA_POLICY_FULL_RANGE(NLA_U32, &vhnet_nl_coalesce_us_range),
-	[VHNET_A_TUNABLES_WORKER_CPUS] = {
-		.type = NLA_NUL_STRING,
-		.len = VHNET_NL_CPULIST_MAX,
-	},
-};
-
-static const struct nla_policy vhnet_nl_stats_policy[VHNET_A_STATS_ID + 1] = {
-	[VHNET_A_STATS_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-};
-
-/*
- * tunables-set reads an instance's tunables, changes the given ones and
- * writes them back; this keeps two concurrent sets from losing one
- * another's changes. Taken before the instance mutex (inside dev.c).
- */
-static DEFINE_MUTEX(vhnet_nl_set_lock);
+#include "netlink-gen.c"
 
 static struct genl_family vhnet_nl_family;
 
-enum vhnet_nl_mcgrp {
-	VHNET_NL_MCGRP_MONITOR,
-};
-
 /* ---- message builders ---- */
-
-static u32 vhnet_nl_queue_state(enum vhnet_vq_state state)
-{
-	switch (state) {
-	case VHNET_VQ_RUNNING:
-		return VHNET_QUEUE_STATE_RUNNING;
-	case VHNET_VQ_BROKEN:
-		return VHNET_QUEUE_STATE_BROKEN;
-	case VHNET_VQ_STOPPED:
-	default:
-		return VHNET_QUEUE_STATE_STOPPED;
-	}
-}
-
-static u32 vhnet_nl_broken_reason(enum vhnet_vq_broken_reason why)
-{
-	switch (why) {
-	case VHNET_BROKEN_BAD_INDEX:
-		return VHNET_BROKEN_REASON_BAD_INDEX;
-	case VHNET_BROKEN_BAD_CHAIN:
-		return VHNET_BROKEN_REASON_BAD_CHAIN;
-	case VHNET_BROKEN_BAD_ADDR:
-		return VHNET_BROKEN_REASON_BAD_ADDR;
-	case VHNET_BROKEN_BAD_ACCESS:
-		return VHNET_BROKEN_REASON_BAD_ACCESS;
-	case VHNET_BROKEN_NONE:
-	default:
-		return VHNET_BROKEN_REASON_NONE;
-	}
-}
 
 /* Length of the cpulist text of @mask, without the NUL. */
 static int vhnet_nl_cpulist_len(const struct cpumask *mask)
@@ -160,9 +68,8 @@ static int vhnet_nl_put_queue_info(struct sk_buff *skb, unsigned int index,
 	    nla_put_u32(skb, VHNET_A_QUEUE_USED_IDX, vi->used_idx) ||
 	    nla_put_u32(skb, VHNET_A_QUEUE_WORKER_PID, vi->worker_pid) ||
 	    nla_put_s32(skb, VHNET_A_QUEUE_WORKER_CPU, vi->worker_cpu) ||
-	    nla_put_u32(skb, VHNET_A_QUEUE_STATE, vhnet_nl_queue_state(vi->state)) ||
-	    nla_put_u32(skb, VHNET_A_QUEUE_BROKEN_REASON,
-			vhnet_nl_broken_reason(vi->broken)) ||
+	    nla_put_u32(skb, VHNET_A_QUEUE_STATE, vi->state) ||
+	    nla_put_u32(skb, VHNET_A_QUEUE_BROKEN_REASON, vi->broken) ||
 	    vhnet_nl_put_cpulist(skb, VHNET_A_QUEUE_WORKER_CPUS, &vi->worker_cpus)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
@@ -209,15 +116,24 @@ out_free:
 	return err;
 }
 
-/* Drop reasons (stats.h, numbered from 0) to their attributes in "drops". */
+/* The counters (counters.h) by their attributes. */
+static const struct {
+	u16 attr;
+	u16 offset;
+} vhnet_nl_counters[] = {
+#define VHNET_COUNTER(field, ATTR) \
+	{ VHNET_A_QUEUE_STATS_##ATTR, offsetof(struct vhnet_vq_counters, field) },
+#include "counters.h"
+};
+
 static const u16 vhnet_nl_drop_attr[VHNET_DROP_NR] = {
-	[VHNET_DROP_NO_RX_BUF] = VHNET_A_DROPS_NO_RX_BUF,
-	[VHNET_DROP_TOO_BIG] = VHNET_A_DROPS_TOO_BIG,
-	[VHNET_DROP_TAP_ERR] = VHNET_A_DROPS_TAP_ERR,
-	[VHNET_DROP_BAD_CHAIN] = VHNET_A_DROPS_BAD_CHAIN,
-	[VHNET_DROP_BAD_ADDR] = VHNET_A_DROPS_BAD_ADDR,
-	[VHNET_DROP_BAD_HDR] = VHNET_A_DROPS_BAD_HDR,
-	[VHNET_DROP_DETACHED] = VHNET_A_DROPS_DETACHED,
+#define VHNET_DROP_REASON(ATTR)	VHNET_A_DROPS_##ATTR,
+#include "counters.h"
+};
+
+static const u16 vhnet_nl_hist_attr[VHNET_BATCH_HIST_NR] = {
+#define VHNET_BATCH_BUCKET(ATTR)	VHNET_A_BATCH_HIST_##ATTR,
+#include "counters.h"
 };
 
 static int vhnet_nl_put_u64_nest(struct sk_buff *skb, int type,
@@ -243,55 +159,49 @@ static int vhnet_nl_put_u64_nest(struct sk_buff *skb, int type,
 static int vhnet_nl_put_queue_stats(struct sk_buff *skb, struct vhnet_dev *dev,
 				    unsigned int index)
 {
-	static const u16 hist_attr[VHNET_BATCH_HIST_NR] = {
-		VHNET_A_BATCH_HIST_SIZE_1,
-		VHNET_A_BATCH_HIST_SIZE_2_3,
-		VHNET_A_BATCH_HIST_SIZE_4_7,
-		VHNET_A_BATCH_HIST_SIZE_8_15,
-		VHNET_A_BATCH_HIST_SIZE_16_31,
-		VHNET_A_BATCH_HIST_SIZE_32_63,
-		VHNET_A_BATCH_HIST_SIZE_64_127,
-		VHNET_A_BATCH_HIST_SIZE_128_UP,
-	};
 	struct vhnet_vq_counters c;
 	struct nlattr *nest;
+	unsigned int i;
 
-	/* A new reason or bucket needs its attribute in the spec first. */
+	/*
+	 * A new counter needs its attribute in the spec (the build fails
+	 * without one) and every field of the struct needs its line in
+	 * counters.h: the spec has an attribute for each, and the struct
+	 * holds nothing else.
+	 */
 	BUILD_BUG_ON(VHNET_A_DROPS_MAX - VHNET_A_DROPS_PAD != VHNET_DROP_NR);
 	BUILD_BUG_ON(VHNET_A_BATCH_HIST_MAX - VHNET_A_BATCH_HIST_PAD !=
 		     VHNET_BATCH_HIST_NR);
+	BUILD_BUG_ON(ARRAY_SIZE(vhnet_nl_counters) !=
+		     VHNET_A_QUEUE_STATS_BUSYPOLL_ROUNDS - VHNET_A_QUEUE_STATS_PACKETS + 1);
+	BUILD_BUG_ON(sizeof(c) != sizeof(u64) * (ARRAY_SIZE(vhnet_nl_counters) +
+						 VHNET_BATCH_HIST_NR + VHNET_DROP_NR));
 
 	vhnet_dev_read_stats(dev, index, &c);
 
 	nest = nla_nest_start(skb, VHNET_A_STATS_QUEUE);
 	if (!nest)
 		return -EMSGSIZE;
-	if (nla_put_u32(skb, VHNET_A_QUEUE_STATS_INDEX, index) ||
-	    nla_put_u64_64bit(skb, VHNET_A_QUEUE_STATS_PACKETS, c.packets,
-			      VHNET_A_QUEUE_STATS_PAD) ||
-	    nla_put_u64_64bit(skb, VHNET_A_QUEUE_STATS_BYTES, c.bytes,
-			      VHNET_A_QUEUE_STATS_PAD) ||
-	    nla_put_u64_64bit(skb, VHNET_A_QUEUE_STATS_KICKS, c.kicks,
-			      VHNET_A_QUEUE_STATS_PAD) ||
-	    nla_put_u64_64bit(skb, VHNET_A_QUEUE_STATS_IRQS, c.irqs,
-			      VHNET_A_QUEUE_STATS_PAD) ||
-	    nla_put_u64_64bit(skb, VHNET_A_QUEUE_STATS_IRQS_SUPPRESSED,
-			      c.irqs_suppressed, VHNET_A_QUEUE_STATS_PAD) ||
-	    nla_put_u64_64bit(skb, VHNET_A_QUEUE_STATS_BATCHES, c.batches,
-			      VHNET_A_QUEUE_STATS_PAD) ||
-	    nla_put_u64_64bit(skb, VHNET_A_QUEUE_STATS_BUSYPOLL_ROUNDS,
-			      c.busypoll_rounds, VHNET_A_QUEUE_STATS_PAD) ||
-	    vhnet_nl_put_u64_nest(skb, VHNET_A_QUEUE_STATS_BATCH_HIST,
-				  c.batch_hist, hist_attr, VHNET_BATCH_HIST_NR,
-				  VHNET_A_BATCH_HIST_PAD) ||
+	if (nla_put_u32(skb, VHNET_A_QUEUE_STATS_INDEX, index))
+		goto err_cancel;
+	for (i = 0; i < ARRAY_SIZE(vhnet_nl_counters); i++)
+		if (nla_put_u64_64bit(skb, vhnet_nl_counters[i].attr,
+				      *(u64 *)((u8 *)&c + vhnet_nl_counters[i].offset),
+				      VHNET_A_QUEUE_STATS_PAD))
+			goto err_cancel;
+	if (vhnet_nl_put_u64_nest(skb, VHNET_A_QUEUE_STATS_BATCH_HIST,
+				  c.batch_hist, vhnet_nl_hist_attr,
+				  VHNET_BATCH_HIST_NR, VHNET_A_BATCH_HIST_PAD) ||
 	    vhnet_nl_put_u64_nest(skb, VHNET_A_QUEUE_STATS_DROPS, c.drops,
 				  vhnet_nl_drop_attr, VHNET_DROP_NR,
-				  VHNET_A_DROPS_PAD)) {
-		nla_nest_cancel(skb, nest);
-		return -EMSGSIZE;
-	}
+				  VHNET_A_DROPS_PAD))
+		goto err_cancel;
 	nla_nest_end(skb, nest);
 	return 0;
+
+err_cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
 }
 
 static int vhnet_nl_fill_stats(struct sk_buff *skb, struct vhnet_dev *dev,
@@ -352,31 +262,94 @@ err_cancel:
 
 /* ---- request helpers ---- */
 
-/*
- * Looks up the instance named by attribute @type in the caller's netns.
- * Returns a referenced instance, or NULL with the refusal explained.
- */
-static struct vhnet_dev *vhnet_nl_dev_get(struct genl_info *info, int type)
+/* The attribute by which command @cmd names its instance. */
+static int vhnet_nl_id_attr(u8 cmd)
 {
-	struct nlattr *attr = info->attrs[type];
+	switch (cmd) {
+	case VHNET_CMD_INSTANCE_GET:
+		return VHNET_A_INSTANCE_ID;
+	case VHNET_CMD_TUNABLES_GET:
+	case VHNET_CMD_TUNABLES_SET:
+		return VHNET_A_TUNABLES_ID;
+	case VHNET_CMD_STATS_GET:
+	case VHNET_CMD_STATS_RESET:
+		return VHNET_A_STATS_ID;
+	}
+	return 0;
+}
+
+/*
+ * Every doit that names an instance gets it here, looked up once in the
+ * caller's netns and referenced, in info->user_ptr[0]; NULL when the
+ * request has no id (the defaults, or every instance). post_doit drops the
+ * reference.
+ */
+static int vhnet_nl_pre_doit(const struct vhnet_genl_op *ops,
+			     struct sk_buff *skb, struct genl_info *info)
+{
+	int type = vhnet_nl_id_attr(info->genlhdr->cmd);
+	struct nlattr *attr = type ? info->attrs[type] : NULL;
 	struct vhnet_dev *dev;
 
+	info->user_ptr[0] = NULL;
+	if (!attr)
+		return 0;
 	dev = vhnet_dev_get(genl_info_net(info), nla_get_u32(attr));
 	if (!dev) {
 		NL_SET_ERR_MSG_MOD(info->extack,
 				   "no instance with this id in this network namespace");
 		NL_SET_BAD_ATTR(info->extack, attr);
+		return -ENOENT;
 	}
-	return dev;
+	info->user_ptr[0] = dev;
+	return 0;
 }
 
-static int vhnet_nl_require_id(struct genl_info *info, int type)
+static void vhnet_nl_post_doit(const struct vhnet_genl_op *ops,
+			       struct sk_buff *skb, struct genl_info *info)
+{
+	struct vhnet_dev *dev = info->user_ptr[0];
+
+	if (dev)
+		vhnet_dev_put(dev);
+}
+
+/* The instance of a command that must name one: the id is required. */
+static struct vhnet_dev *vhnet_nl_required_dev(struct genl_info *info, int type)
 {
 	if (GENL_REQ_ATTR_CHECK(info, type)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "instance id attribute missing");
-		return -EINVAL;
+		return NULL;
 	}
-	return 0;
+	return info->user_ptr[0];
+}
+
+/*
+ * What a get command says of one instance, whether a do or a dump asked:
+ * one message, built into @skb for instance @dev with id @id.
+ */
+typedef int (*vhnet_nl_fill_t)(struct sk_buff *skb, struct vhnet_dev *dev,
+			       u32 id, u32 portid, u32 seq, int flags);
+
+/* A do request's reply about the instance its attribute @type names. */
+static int vhnet_nl_reply(struct genl_info *info, int type, vhnet_nl_fill_t fill)
+{
+	struct vhnet_dev *dev = vhnet_nl_required_dev(info, type);
+	struct sk_buff *msg;
+	int err;
+
+	if (!dev)
+		return -EINVAL;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	err = fill(msg, dev, nla_get_u32(info->attrs[type]), info->snd_portid,
+		   info->snd_seq, 0);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
 }
 
 /*
@@ -384,11 +357,8 @@ static int vhnet_nl_require_id(struct genl_info *info, int type)
  * cb->args[0] holds the next id to visit, 0 before the first call and
  * past U32_MAX once the walk is complete.
  */
-typedef int (*vhnet_nl_dump_fill_t)(struct sk_buff *skb, struct vhnet_dev *dev,
-				    u32 id, struct netlink_callback *cb);
-
 static int vhnet_nl_dump(struct sk_buff *skb, struct netlink_callback *cb,
-			 vhnet_nl_dump_fill_t fill)
+			 vhnet_nl_fill_t fill)
 {
 	struct net *net = sock_net(skb->sk);
 	unsigned long next = cb->args[0];
@@ -400,7 +370,8 @@ static int vhnet_nl_dump(struct sk_buff *skb, struct netlink_callback *cb,
 		return 0;
 	id = next;
 	while ((dev = vhnet_dev_get_next(net, &id))) {
-		err = fill(skb, dev, id, cb);
+		err = fill(skb, dev, id, NETLINK_CB(cb->skb).portid,
+			   cb->nlh->nlmsg_seq, NLM_F_MULTI);
 		vhnet_dev_put(dev);
 		if (err)
 			break;
@@ -418,48 +389,21 @@ static int vhnet_nl_dump(struct sk_buff *skb, struct netlink_callback *cb,
 
 /* ---- instance-get ---- */
 
-static int vhnet_nl_instance_get_doit(struct sk_buff *skb, struct genl_info *info)
+static int vhnet_nl_instance_fill(struct sk_buff *skb, struct vhnet_dev *dev,
+				  u32 id, u32 portid, u32 seq, int flags)
 {
-	struct vhnet_dev *dev;
-	struct sk_buff *msg;
-	int err;
-
-	err = vhnet_nl_require_id(info, VHNET_A_INSTANCE_ID);
-	if (err)
-		return err;
-	dev = vhnet_nl_dev_get(info, VHNET_A_INSTANCE_ID);
-	if (!dev)
-		return -ENOENT;
-
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg) {
-		err = -ENOMEM;
-		goto out_put;
-	}
-	err = vhnet_nl_fill_instance(msg, dev, info->snd_portid, info->snd_seq,
-				     0, VHNET_CMD_INSTANCE_GET);
-	if (err) {
-		nlmsg_free(msg);
-		goto out_put;
-	}
-	err = genlmsg_reply(msg, info);
-out_put:
-	vhnet_dev_put(dev);
-	return err;
-}
-
-static int vhnet_nl_instance_dump_one(struct sk_buff *skb, struct vhnet_dev *dev,
-				      u32 id, struct netlink_callback *cb)
-{
-	return vhnet_nl_fill_instance(skb, dev, NETLINK_CB(cb->skb).portid,
-				      cb->nlh->nlmsg_seq, NLM_F_MULTI,
+	return vhnet_nl_fill_instance(skb, dev, portid, seq, flags,
 				      VHNET_CMD_INSTANCE_GET);
 }
 
-static int vhnet_nl_instance_get_dumpit(struct sk_buff *skb,
-					struct netlink_callback *cb)
+int vhnet_nl_instance_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return vhnet_nl_dump(skb, cb, vhnet_nl_instance_dump_one);
+	return vhnet_nl_reply(info, VHNET_A_INSTANCE_ID, vhnet_nl_instance_fill);
+}
+
+int vhnet_nl_instance_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return vhnet_nl_dump(skb, cb, vhnet_nl_instance_fill);
 }
 
 /* ---- tunables-get / tunables-set ---- */
@@ -471,10 +415,10 @@ static struct sk_buff *vhnet_nl_tunables_msg(const struct vhnet_tunables *t)
 			   GFP_KERNEL);
 }
 
-static int vhnet_nl_tunables_get_doit(struct sk_buff *skb, struct genl_info *info)
+int vhnet_nl_tunables_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct vhnet_dev *dev = info->user_ptr[0];
 	struct vhnet_tunables *t;
-	struct vhnet_dev *dev;
 	struct sk_buff *msg;
 	u32 id = 0;
 	int err;
@@ -484,20 +428,10 @@ static int vhnet_nl_tunables_get_doit(struct sk_buff *skb, struct genl_info *inf
 	if (!t)
 		return -ENOMEM;
 
-	if (info->attrs[VHNET_A_TUNABLES_ID]) {
-		dev = vhnet_nl_dev_get(info, VHNET_A_TUNABLES_ID);
-		if (!dev) {
-			err = -ENOENT;
-			goto out_free;
-		}
+	/* No id: the module-wide defaults. */
+	if (dev)
 		id = nla_get_u32(info->attrs[VHNET_A_TUNABLES_ID]);
-		vhnet_dev_get_tunables(dev, t);
-		vhnet_dev_put(dev);
-	} else {
-		mutex_lock(&vhnet_defaults_lock);
-		*t = vhnet_default_tunables;
-		mutex_unlock(&vhnet_defaults_lock);
-	}
+	vhnet_dev_get_tunables(dev, t);
 
 	msg = vhnet_nl_tunables_msg(t);
 	if (!msg) {
@@ -516,8 +450,8 @@ out_free:
 	return err;
 }
 
-static int vhnet_nl_tunables_dump_one(struct sk_buff *skb, struct vhnet_dev *dev,
-				      u32 id, struct netlink_callback *cb)
+static int vhnet_nl_tunables_fill_dev(struct sk_buff *skb, struct vhnet_dev *dev,
+				      u32 id, u32 portid, u32 seq, int flags)
 {
 	struct vhnet_tunables *t;
 	int err;
@@ -526,16 +460,14 @@ static int vhnet_nl_tunables_dump_one(struct sk_buff *skb, struct vhnet_dev *dev
 	if (!t)
 		return -ENOMEM;
 	vhnet_dev_get_tunables(dev, t);
-	err = vhnet_nl_fill_tunables(skb, t, id, NETLINK_CB(cb->skb).portid,
-				     cb->nlh->nlmsg_seq, NLM_F_MULTI);
+	err = vhnet_nl_fill_tunables(skb, t, id, portid, seq, flags);
 	kfree(t);
 	return err;
 }
 
-static int vhnet_nl_tunables_get_dumpit(struct sk_buff *skb,
-					struct netlink_callback *cb)
+int vhnet_nl_tunables_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	return vhnet_nl_dump(skb, cb, vhnet_nl_tunables_dump_one);
+	return vhnet_nl_dump(skb, cb, vhnet_nl_tunables_fill_dev);
 }
 
 static int vhnet_nl_parse_cpus(struct genl_info *info, struct cpumask *mask)
@@ -569,36 +501,52 @@ static int vhnet_nl_parse_cpus(struct genl_info *info, struct cpumask *mask)
 	return 0;
 }
 
-/* Applies the tunables present in the request to @t; ranges are policy-checked. */
-static int vhnet_nl_parse_tunables(struct genl_info *info, struct vhnet_tunables *t)
+/* Sets *@dst from @attr when the request has it (ethnl_update_u32()). */
+static void vhnet_nl_update_u32(u32 *dst, const struct nlattr *attr)
 {
-	struct nlattr **tb = info->attrs;
+	if (attr)
+		*dst = nla_get_u32(attr);
+}
 
-	if (tb[VHNET_A_TUNABLES_TX_BATCH])
-		t->tx_batch = nla_get_u32(tb[VHNET_A_TUNABLES_TX_BATCH]);
-	if (tb[VHNET_A_TUNABLES_RX_BATCH])
-		t->rx_batch = nla_get_u32(tb[VHNET_A_TUNABLES_RX_BATCH]);
-	if (tb[VHNET_A_TUNABLES_WEIGHT_PKTS])
-		t->weight_pkts = nla_get_u32(tb[VHNET_A_TUNABLES_WEIGHT_PKTS]);
-	if (tb[VHNET_A_TUNABLES_WEIGHT_BYTES])
-		t->weight_bytes = nla_get_u32(tb[VHNET_A_TUNABLES_WEIGHT_BYTES]);
-	if (tb[VHNET_A_TUNABLES_BUSYPOLL_US])
-		t->busypoll_us = nla_get_u32(tb[VHNET_A_TUNABLES_BUSYPOLL_US]);
-	if (tb[VHNET_A_TUNABLES_COALESCE_PKTS])
-		t->coalesce_pkts = nla_get_u32(tb[VHNET_A_TUNABLES_COALESCE_PKTS]);
-	if (tb[VHNET_A_TUNABLES_COALESCE_US])
-		t->coalesce_us = nla_get_u32(tb[VHNET_A_TUNABLES_COALESCE_US]);
-	if (tb[VHNET_A_TUNABLES_WORKER_CPUS])
-		return vhnet_nl_parse_cpus(info, &t->worker_cpus);
+/*
+ * The edit tunables-set makes, run by vhnet_dev_update_tunables() on a
+ * copy of the current values under their lock: the tunables present in
+ * the request (ranges are policy-checked), then worker-cpus against the
+ * CPUs the instance's owner may use.
+ */
+static int vhnet_nl_update_tunables(struct vhnet_dev *dev,
+				    struct vhnet_tunables *t, void *arg)
+{
+	struct genl_info *info = arg;
+	struct nlattr **tb = info->attrs;
+	struct nlattr *cpus = tb[VHNET_A_TUNABLES_WORKER_CPUS];
+	int err;
+
+	vhnet_nl_update_u32(&t->tx_batch, tb[VHNET_A_TUNABLES_TX_BATCH]);
+	vhnet_nl_update_u32(&t->rx_batch, tb[VHNET_A_TUNABLES_RX_BATCH]);
+	vhnet_nl_update_u32(&t->weight_pkts, tb[VHNET_A_TUNABLES_WEIGHT_PKTS]);
+	vhnet_nl_update_u32(&t->weight_bytes, tb[VHNET_A_TUNABLES_WEIGHT_BYTES]);
+	vhnet_nl_update_u32(&t->busypoll_us, tb[VHNET_A_TUNABLES_BUSYPOLL_US]);
+	vhnet_nl_update_u32(&t->coalesce_pkts, tb[VHNET_A_TUNABLES_COALESCE_PKTS]);
+	vhnet_nl_update_u32(&t->coalesce_us, tb[VHNET_A_TUNABLES_COALESCE_US]);
+	if (!cpus)
+		return 0;
+	err = vhnet_nl_parse_cpus(info, &t->worker_cpus);
+	if (err)
+		return err;
+	if (!vhnet_dev_cpus_usable(dev, &t->worker_cpus)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "worker-cpus has none of the CPUs the instance's owner may run on");
+		NL_SET_BAD_ATTR(info->extack, cpus);
+		return -EINVAL;
+	}
 	return 0;
 }
 
-static int vhnet_nl_tunables_set_doit(struct sk_buff *skb, struct genl_info *info)
+int vhnet_nl_tunables_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct vhnet_tunables *t;
-	struct vhnet_dev *dev;
 	bool any = false;
-	int i, err;
+	int i;
 
 	for (i = VHNET_A_TUNABLES_ID + 1; i <= VHNET_A_TUNABLES_MAX; i++)
 		any |= !!info->attrs[i];
@@ -606,103 +554,33 @@ static int vhnet_nl_tunables_set_doit(struct sk_buff *skb, struct genl_info *inf
 		NL_SET_ERR_MSG_MOD(info->extack, "no tunable given to set");
 		return -EINVAL;
 	}
-
-	t = kmalloc(sizeof(*t), GFP_KERNEL);
-	if (!t)
-		return -ENOMEM;
-
-	if (!info->attrs[VHNET_A_TUNABLES_ID]) {
-		/* Defaults are module-wide; GENL_ADMIN_PERM made this init-ns admin. */
-		mutex_lock(&vhnet_defaults_lock);
-		*t = vhnet_default_tunables;
-		err = vhnet_nl_parse_tunables(info, t);
-		if (!err)
-			vhnet_default_tunables = *t;
-		mutex_unlock(&vhnet_defaults_lock);
-		goto out_free;
-	}
-
-	dev = vhnet_nl_dev_get(info, VHNET_A_TUNABLES_ID);
-	if (!dev) {
-		err = -ENOENT;
-		goto out_free;
-	}
-	mutex_lock(&vhnet_nl_set_lock);
-	vhnet_dev_get_tunables(dev, t);
-	err = vhnet_nl_parse_tunables(info, t);
-	if (!err) {
-		err = vhnet_dev_set_tunables(dev, t);
-		if (err) {
-			NL_SET_ERR_MSG_MOD(info->extack,
-					   "worker-cpus has none of the CPUs the instance's owner may run on");
-			NL_SET_BAD_ATTR(info->extack,
-					info->attrs[VHNET_A_TUNABLES_WORKER_CPUS]);
-		}
-	}
-	mutex_unlock(&vhnet_nl_set_lock);
-	vhnet_dev_put(dev);
-out_free:
-	kfree(t);
-	return err;
+	/*
+	 * No id: the module-wide defaults, which GENL_ADMIN_PERM leaves to
+	 * the init netns's admin.
+	 */
+	return vhnet_dev_update_tunables(info->user_ptr[0],
+					 vhnet_nl_update_tunables, info);
 }
 
 /* ---- stats-get / stats-reset ---- */
 
-static int vhnet_nl_stats_get_doit(struct sk_buff *skb, struct genl_info *info)
+int vhnet_nl_stats_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct vhnet_dev *dev;
-	struct sk_buff *msg;
-	int err;
-
-	err = vhnet_nl_require_id(info, VHNET_A_STATS_ID);
-	if (err)
-		return err;
-	dev = vhnet_nl_dev_get(info, VHNET_A_STATS_ID);
-	if (!dev)
-		return -ENOENT;
-
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg) {
-		err = -ENOMEM;
-		goto out_put;
-	}
-	err = vhnet_nl_fill_stats(msg, dev,
-				  nla_get_u32(info->attrs[VHNET_A_STATS_ID]),
-				  info->snd_portid, info->snd_seq, 0);
-	if (err) {
-		nlmsg_free(msg);
-		goto out_put;
-	}
-	err = genlmsg_reply(msg, info);
-out_put:
-	vhnet_dev_put(dev);
-	return err;
+	return vhnet_nl_reply(info, VHNET_A_STATS_ID, vhnet_nl_fill_stats);
 }
 
-static int vhnet_nl_stats_dump_one(struct sk_buff *skb, struct vhnet_dev *dev,
-				   u32 id, struct netlink_callback *cb)
+int vhnet_nl_stats_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	return vhnet_nl_fill_stats(skb, dev, id, NETLINK_CB(cb->skb).portid,
-				   cb->nlh->nlmsg_seq, NLM_F_MULTI);
+	return vhnet_nl_dump(skb, cb, vhnet_nl_fill_stats);
 }
 
-static int vhnet_nl_stats_get_dumpit(struct sk_buff *skb,
-				     struct netlink_callback *cb)
+int vhnet_nl_stats_reset_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return vhnet_nl_dump(skb, cb, vhnet_nl_stats_dump_one);
-}
-
-static int vhnet_nl_stats_reset_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	struct vhnet_dev *dev;
+	struct vhnet_dev *dev = info->user_ptr[0];
 	u32 id = 0;
 
-	if (info->attrs[VHNET_A_STATS_ID]) {
-		dev = vhnet_nl_dev_get(info, VHNET_A_STATS_ID);
-		if (!dev)
-			return -ENOENT;
+	if (dev) {
 		vhnet_dev_reset_stats(dev);
-		vhnet_dev_put(dev);
 		return 0;
 	}
 
@@ -719,61 +597,22 @@ static int vhnet_nl_stats_reset_doit(struct sk_buff *skb, struct genl_info *info
 
 /* ---- family ---- */
 
-static const struct genl_ops vhnet_nl_ops[] = {
-	{
-		.cmd = VHNET_CMD_INSTANCE_GET,
-		.doit = vhnet_nl_instance_get_doit,
-		.dumpit = vhnet_nl_instance_get_dumpit,
-		.policy = vhnet_nl_instance_get_policy,
-		.maxattr = VHNET_A_INSTANCE_ID,
-	},
-	{
-		.cmd = VHNET_CMD_TUNABLES_GET,
-		.doit = vhnet_nl_tunables_get_doit,
-		.dumpit = vhnet_nl_tunables_get_dumpit,
-		.policy = vhnet_nl_tunables_get_policy,
-		.maxattr = VHNET_A_TUNABLES_ID,
-	},
-	{
-		/*
-		 * Init-ns CAP_NET_ADMIN (not GENL_UNS_ADMIN_PERM): the knobs
-		 * spend host CPU (busy-polling, worker placement) and the
-		 * defaults are module-wide, so a netns's own admin must not
-		 * own them. Reading stays open to the owner's netns.
-		 */
-		.cmd = VHNET_CMD_TUNABLES_SET,
-		.doit = vhnet_nl_tunables_set_doit,
-		.policy = vhnet_nl_tunables_set_policy,
-		.maxattr = VHNET_A_TUNABLES_MAX,
-		.flags = GENL_ADMIN_PERM,
-	},
-	{
-		.cmd = VHNET_CMD_STATS_GET,
-		.doit = vhnet_nl_stats_get_doit,
-		.dumpit = vhnet_nl_stats_get_dumpit,
-		.policy = vhnet_nl_stats_policy,
-		.maxattr = VHNET_A_STATS_ID,
-	},
-	{
-		.cmd = VHNET_CMD_STATS_RESET,
-		.doit = vhnet_nl_stats_reset_doit,
-		.policy = vhnet_nl_stats_policy,
-		.maxattr = VHNET_A_STATS_ID,
-		.flags = GENL_ADMIN_PERM,
-	},
-};
-
-static const struct genl_multicast_group vhnet_nl_mcgrps[] = {
-	[VHNET_NL_MCGRP_MONITOR] = { .name = VHNET_MCGRP_MONITOR, },
-};
-
+/*
+ * The op table (netlink-gen.c) gives tunables-set and stats-reset
+ * GENL_ADMIN_PERM, init-ns CAP_NET_ADMIN rather than GENL_UNS_ADMIN_PERM:
+ * the knobs spend host CPU (busy-polling, worker placement) and the
+ * defaults are module-wide, so a netns's own admin must not own them.
+ * Reading stays open to the owner's netns.
+ */
 static struct genl_family vhnet_nl_family __ro_after_init = {
 	.name = VHNET_FAMILY_NAME,
 	.version = VHNET_FAMILY_VERSION,
 	.netnsok = true,
-	/* Handlers lock what they touch: vhnet_nl_set_lock, defaults, dev. */
+	/* Handlers lock what they touch: dev.c's instance and defaults locks. */
 	.parallel_ops = true,
 	.module = THIS_MODULE,
+	.pre_doit = vhnet_nl_pre_doit,
+	.post_doit = vhnet_nl_post_doit,
 	.ops = vhnet_nl_ops,
 	.n_ops = ARRAY_SIZE(vhnet_nl_ops),
 	/*
@@ -797,7 +636,7 @@ void vhnet_nl_notify(struct vhnet_dev *dev, bool created)
 	struct sk_buff *msg;
 	u8 cmd = created ? VHNET_CMD_INSTANCE_ADD_NTF : VHNET_CMD_INSTANCE_DEL_NTF;
 
-	if (!genl_has_listeners(&vhnet_nl_family, net, VHNET_NL_MCGRP_MONITOR))
+	if (!genl_has_listeners(&vhnet_nl_family, net, VHNET_NLGRP_MONITOR))
 		return;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
@@ -807,7 +646,7 @@ void vhnet_nl_notify(struct vhnet_dev *dev, bool created)
 		return;
 	}
 	genlmsg_multicast_netns(&vhnet_nl_family, net, msg, 0,
-				VHNET_NL_MCGRP_MONITOR, GFP_KERNEL);
+				VHNET_NLGRP_MONITOR, GFP_KERNEL);
 }
 
 int vhnet_nl_init(void)

@@ -187,7 +187,7 @@ static int vhnet_rx_get_bufs(struct vhnet_queue *q, size_t datalen,
 		}
 		if (out) {
 			/* An RX chain the device may only write. */
-			vhnet_vq_break(vq, VHNET_BROKEN_BAD_CHAIN);
+			vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_CHAIN);
 			h++;	/* give it back too: the ring stops before it */
 			ret = -EIO;
 			goto discard;
@@ -255,32 +255,18 @@ static int vhnet_rx_one(struct vhnet_queue *q, struct socket *sock, void *ptr,
 void vhnet_rx_work(struct vhnet_worker *w)
 {
 	struct vhnet_queue *q = container_of(w, struct vhnet_queue, worker);
-	const struct vhnet_tunables *t = &q->dev->tun;
 	struct vhnet_vq *vq = &q->vq;
-	u32 batch, wpkts, wbytes, cpkts, cus;
-	unsigned int pkts = 0, inbatch = 0, kicks, quota;
+	unsigned int pkts = 0, inbatch = 0, quota;
 	u64 bytes = 0, got = 0, got_bytes = 0;
 	bool requeue = false, tap_empty = false, wait_guest = false;
 	bool polled = false;
 	struct socket *sock;
 	size_t hdr_len;
-	u32 busy_us;
 
 	mutex_lock(&vq->mutex);
-	kicks = atomic_xchg(&vq->kick_events, 0);
-	if (kicks)
-		vhnet_vq_count(vq, &vq->stats.c.kicks, kicks);
-	sock = q->sock;
-	if (!sock || !vhnet_vq_running(vq))
+	sock = vhnet_net_pass_begin(q);
+	if (!sock)
 		goto out;
-	vhnet_vq_pass_begin(vq);
-
-	batch = clamp_t(u32, READ_ONCE(t->rx_batch), 1, VHNET_RX_BATCH_MAX);
-	wpkts = READ_ONCE(t->weight_pkts);
-	wbytes = READ_ONCE(t->weight_bytes);
-	cpkts = READ_ONCE(t->coalesce_pkts);
-	cus = READ_ONCE(t->coalesce_us);
-	busy_us = vhnet_vq_busypoll_us(vq, READ_ONCE(t->busypoll_us));
 	quota = vhnet_vq_has(vq, VIRTIO_NET_F_MRG_RXBUF) ? UIO_MAXIOV : 1;
 	hdr_len = q->vhost_hlen + q->sock_hlen;
 
@@ -292,10 +278,10 @@ void vhnet_rx_work(struct vhnet_worker *w)
 		void *ptr;
 		int r;
 
-		ptr = vhnet_rx_peek(q, batch);
-		if (!ptr && busy_us && !polled) {
+		ptr = vhnet_rx_peek(q, vq->pass.batch);
+		if (!ptr && vq->pass.busypoll_us && !polled) {
 			polled = true;
-			if (vhnet_vq_busypoll(vq, busy_us, vhnet_rx_tap_ready, q))
+			if (vhnet_vq_busypoll(vq, vhnet_rx_tap_ready, q))
 				continue;
 		}
 		if (!ptr) {
@@ -308,16 +294,15 @@ void vhnet_rx_work(struct vhnet_worker *w)
 				      &nheads, &niov);
 		if (r == -EAGAIN) {
 			/* Wait for the guest, keeping the packet. */
-			if (busy_us && !polled) {
+			if (vq->pass.busypoll_us && !polled) {
 				polled = true;
-				if (vhnet_vq_busypoll(vq, busy_us, vhnet_vq_has_avail, vq))
+				if (vhnet_vq_busypoll(vq, vhnet_vq_has_avail, vq))
 					continue;
 			}
 			if (vhnet_vq_enable_notify(vq)) {
 				vhnet_vq_disable_notify(vq);
 				/* Bounded: the guest may keep adding too little. */
-				if (vhnet_vq_exceeds_weight(vq, ++pkts, bytes,
-							    wpkts, wbytes)) {
+				if (vhnet_vq_exceeds_weight(vq, ++pkts, bytes)) {
 					requeue = true;
 					break;
 				}
@@ -360,22 +345,18 @@ void vhnet_rx_work(struct vhnet_worker *w)
 				got++;
 				got_bytes += frame;
 				inbatch++;
-				if (inbatch >= batch)
-					vhnet_vq_flush_batch(vq, &inbatch, cpkts, cus, false);
+				if (inbatch >= vq->pass.batch)
+					vhnet_vq_flush_batch(vq, &inbatch, false);
 			}
 		}
 next:
 		bytes += frame;
-		if (vhnet_vq_exceeds_weight(vq, ++pkts, bytes, wpkts, wbytes)) {
+		if (vhnet_vq_exceeds_weight(vq, ++pkts, bytes)) {
 			requeue = true;
 			break;
 		}
 	}
-	vhnet_vq_flush_batch(vq, &inbatch, cpkts, cus, true);
-	u64_stats_update_begin(&vq->stats.syncp);
-	vq->stats.c.packets += got;
-	vq->stats.c.bytes += got_bytes;
-	u64_stats_update_end(&vq->stats.syncp);
+	vhnet_vq_pass_end(vq, &inbatch, got, got_bytes);
 	/*
 	 * Tap drained: hook its wait queue again (this also catches a packet
 	 * that arrived since we looked). Waiting for guest buffers: the

@@ -11,27 +11,30 @@
 #include <linux/types.h>
 #include <linux/u64_stats_sync.h>
 
-/* Why a packet was not delivered. Stable: the numbers are UAPI (netlink). */
+/* Why a packet was not delivered (counters.h). */
 enum vhnet_drop_reason {
-	VHNET_DROP_NO_RX_BUF,	/* RX: the guest posted no (or too few) buffers */
-	VHNET_DROP_TOO_BIG,	/* RX: packet larger than the guest's buffers */
-	VHNET_DROP_TAP_ERR,	/* TX: tap refused the packet or its queue was full */
-	VHNET_DROP_BAD_CHAIN,	/* malformed descriptor chain (loop, too long, wrong direction) */
-	VHNET_DROP_BAD_ADDR,	/* guest address outside the memory table, or faulted */
-	VHNET_DROP_BAD_HDR,	/* virtio-net header short or invalid */
-	VHNET_DROP_DETACHED,	/* RX: held for the guest when the backend went, tap full */
+#define VHNET_DROP_REASON(ATTR)	VHNET_DROP_##ATTR,
+#include "counters.h"
 	VHNET_DROP_NR
 };
 
-/* Batch sizes seen by the worker: bucket i counts batches of [2^i, 2^(i+1)). */
-#define VHNET_BATCH_HIST_NR	8
+/* The buckets of the batch-size histogram (counters.h). */
+enum vhnet_batch_bucket {
+#define VHNET_BATCH_BUCKET(ATTR)	VHNET_BATCH_##ATTR,
+#include "counters.h"
+	VHNET_BATCH_HIST_NR
+};
 
+/*
+ * The fields are spelled out for the hot path's sake; the tables built
+ * from counters.h must cover them all (BUILD_BUG_ON in netlink.c).
+ */
 struct vhnet_vq_counters {
 	u64 packets;
 	u64 bytes;
-	u64 kicks;		/* guest notifications received */
-	u64 irqs;		/* guest notifications (call eventfd) sent */
-	u64 irqs_suppressed;	/* ... skipped by EVENT_IDX / NO_INTERRUPT / coalescing */
+	u64 kicks;
+	u64 irqs;
+	u64 irqs_suppressed;
 	u64 batches;
 	u64 busypoll_rounds;
 	u64 batch_hist[VHNET_BATCH_HIST_NR];

@@ -68,32 +68,18 @@ static enum vhnet_tx_result vhnet_tx_one(struct vhnet_queue *q,
 void vhnet_tx_work(struct vhnet_worker *w)
 {
 	struct vhnet_queue *q = container_of(w, struct vhnet_queue, worker);
-	const struct vhnet_tunables *t = &q->dev->tun;
 	struct vhnet_vq *vq = &q->vq;
-	u32 batch, wpkts, wbytes, cpkts, cus;
 	unsigned int pkts = 0, inbatch = 0;
-	unsigned int out, in, kicks;
+	unsigned int out, in;
 	u64 bytes = 0, sent = 0, sent_bytes = 0;
 	bool requeue = false, polled = false;
 	struct socket *sock;
-	u32 busy_us;
 	int head;
 
 	mutex_lock(&vq->mutex);
-	kicks = atomic_xchg(&vq->kick_events, 0);
-	if (kicks)
-		vhnet_vq_count(vq, &vq->stats.c.kicks, kicks);
-	sock = q->sock;
-	if (!sock || !vhnet_vq_running(vq))
+	sock = vhnet_net_pass_begin(q);
+	if (!sock)
 		goto out;
-	vhnet_vq_pass_begin(vq);
-
-	batch = READ_ONCE(t->tx_batch);
-	wpkts = READ_ONCE(t->weight_pkts);
-	wbytes = READ_ONCE(t->weight_bytes);
-	cpkts = READ_ONCE(t->coalesce_pkts);
-	cus = READ_ONCE(t->coalesce_us);
-	busy_us = vhnet_vq_busypoll_us(vq, READ_ONCE(t->busypoll_us));
 
 	vhnet_poll_stop(&q->sock_poll);
 	vhnet_vq_disable_notify(vq);
@@ -106,9 +92,9 @@ void vhnet_tx_work(struct vhnet_worker *w)
 		if (head < 0)
 			break;
 		if (head == vq->num) {
-			if (busy_us && !polled) {
+			if (vq->pass.busypoll_us && !polled) {
 				polled = true;
-				if (vhnet_vq_busypoll(vq, busy_us, vhnet_vq_has_avail, vq))
+				if (vhnet_vq_busypoll(vq, vhnet_vq_has_avail, vq))
 					continue;
 			}
 			if (vhnet_vq_enable_notify(vq)) {
@@ -134,18 +120,14 @@ void vhnet_tx_work(struct vhnet_worker *w)
 			break;
 		bytes += frame;
 		inbatch++;
-		if (inbatch >= batch)
-			vhnet_vq_flush_batch(vq, &inbatch, cpkts, cus, false);
-		if (vhnet_vq_exceeds_weight(vq, ++pkts, bytes, wpkts, wbytes)) {
+		if (inbatch >= vq->pass.batch)
+			vhnet_vq_flush_batch(vq, &inbatch, false);
+		if (vhnet_vq_exceeds_weight(vq, ++pkts, bytes)) {
 			requeue = true;
 			break;
 		}
 	}
-	vhnet_vq_flush_batch(vq, &inbatch, cpkts, cus, true);
-	u64_stats_update_begin(&vq->stats.syncp);
-	vq->stats.c.packets += sent;
-	vq->stats.c.bytes += sent_bytes;
-	u64_stats_update_end(&vq->stats.syncp);
+	vhnet_vq_pass_end(vq, &inbatch, sent, sent_bytes);
 out:
 	mutex_unlock(&vq->mutex);
 	if (requeue)

@@ -49,18 +49,14 @@ struct vhnet_tunables {
 	struct cpumask worker_cpus;	/* empty: any CPU */
 };
 
-/* Module-wide defaults; new instances copy them at open. */
-extern struct vhnet_tunables vhnet_default_tunables;
-extern struct mutex vhnet_defaults_lock;
-
 struct vhnet_vq_info {
 	u32 ring_size;
 	u16 last_avail_idx;
 	u16 used_idx;
 	pid_t worker_pid;
 	int worker_cpu;
-	enum vhnet_vq_state state;
-	enum vhnet_vq_broken_reason broken;
+	enum vhnet_queue_state state;
+	enum vhnet_broken_reason broken;
 	struct cpumask worker_cpus;	/* where the worker may run; empty: none */
 };
 
@@ -140,7 +136,10 @@ struct vhnet_dev {
 	/* Replaced under RCU; see mem.h. */
 	struct vhnet_mem __rcu *mem;
 
-	/* Written under mutex with WRITE_ONCE; workers READ_ONCE per pass. */
+	/*
+	 * Changed only by vhnet_dev_update_tunables() (under mutex, with
+	 * WRITE_ONCE); workers READ_ONCE them as a pass begins.
+	 */
 	struct vhnet_tunables tun;
 
 	/*
@@ -166,12 +165,24 @@ void vhnet_dev_read_stats(struct vhnet_dev *dev, unsigned int vq,
 			  struct vhnet_vq_counters *out);
 void vhnet_dev_reset_stats(struct vhnet_dev *dev);
 void vhnet_dev_get_tunables(struct vhnet_dev *dev, struct vhnet_tunables *t);
-int vhnet_dev_set_tunables(struct vhnet_dev *dev, const struct vhnet_tunables *t);
+bool vhnet_dev_cpus_usable(struct vhnet_dev *dev, const struct cpumask *cpus);
+int vhnet_dev_update_tunables(struct vhnet_dev *dev,
+			      int (*update)(struct vhnet_dev *dev,
+					    struct vhnet_tunables *t, void *arg),
+			      void *arg);
 
 /* dev.c: module plumbing */
 extern unsigned int vhnet_max_owners;
 int vhnet_dev_register(void);
 void vhnet_dev_unregister(void);
+
+/* net.c: the net layer (backends, headers, the pass prologue) */
+long vhnet_net_set_backend(struct vhnet_queue *q, int fd);
+void vhnet_net_stop_queue(struct vhnet_queue *q);
+void vhnet_net_set_features(struct vhnet_queue *q, u64 features);
+void vhnet_net_forget_tap(struct vhnet_dev *dev);
+void vhnet_net_fill_tap(struct vhnet_dev *dev, struct vhnet_dev_info *info);
+struct socket *vhnet_net_pass_begin(struct vhnet_queue *q);
 
 /* tx.c */
 void vhnet_tx_work(struct vhnet_worker *w);

@@ -98,8 +98,8 @@ void vhnet_vq_reset(struct vhnet_vq *vq)
 	vq->used_flags = 0;
 	vq->unsignalled = 0;
 	vq->stopped = false;
-	vq->state = VHNET_VQ_STOPPED;
-	vq->broken = VHNET_BROKEN_NONE;
+	vq->state = VHNET_QUEUE_STATE_STOPPED;
+	vq->broken = VHNET_BROKEN_REASON_NONE;
 	vq->busyloop_timeout = 0;
 	vq->walked = 0;
 	atomic_set(&vq->kick_events, 0);
@@ -144,8 +144,8 @@ int vhnet_vq_start(struct vhnet_vq *vq)
 	vq->signalled_used_valid = false;
 	vq->unsignalled = 0;
 	vq->stopped = false;
-	vq->broken = VHNET_BROKEN_NONE;
-	vq->state = VHNET_VQ_RUNNING;
+	vq->broken = VHNET_BROKEN_REASON_NONE;
+	vq->state = VHNET_QUEUE_STATE_RUNNING;
 	return 0;
 }
 
@@ -154,15 +154,15 @@ int vhnet_vq_start(struct vhnet_vq *vq)
  * (it stays BROKEN until user space reconfigures it), count it, and tell
  * the VMM through the err eventfd as vhost's vq_err() does.
  */
-void vhnet_vq_break(struct vhnet_vq *vq, enum vhnet_vq_broken_reason why)
+void vhnet_vq_break(struct vhnet_vq *vq, enum vhnet_broken_reason why)
 {
 	bool bad_addr;
 
-	if (vq->state == VHNET_VQ_BROKEN)
+	if (vq->state == VHNET_QUEUE_STATE_BROKEN)
 		return;
-	vq->state = VHNET_VQ_BROKEN;
+	vq->state = VHNET_QUEUE_STATE_BROKEN;
 	vq->broken = why;
-	bad_addr = why == VHNET_BROKEN_BAD_ADDR || why == VHNET_BROKEN_BAD_ACCESS;
+	bad_addr = why == VHNET_BROKEN_REASON_BAD_ADDR || why == VHNET_BROKEN_REASON_BAD_ACCESS;
 	vhnet_vq_drop(vq, bad_addr ? VHNET_DROP_BAD_ADDR : VHNET_DROP_BAD_CHAIN);
 	pr_warn_ratelimited("queue broken (reason %d) at avail %u\n",
 			    why, vq->last_avail_idx);
@@ -202,7 +202,7 @@ struct vhnet_chain {
 };
 
 /* Append one descriptor's buffer; returns a broken reason or NONE. */
-static enum vhnet_vq_broken_reason
+static enum vhnet_broken_reason
 vhnet_chain_add(struct vhnet_vq *vq, struct vhnet_chain *c,
 		const struct vhnet_desc *d)
 {
@@ -211,7 +211,7 @@ vhnet_chain_add(struct vhnet_vq *vq, struct vhnet_chain *c,
 
 	/* Device-readable buffers come first (virtio 1.x 2.7.4.2). */
 	if (!write && *c->in)
-		return VHNET_BROKEN_BAD_CHAIN;
+		return VHNET_BROKEN_REASON_BAD_CHAIN;
 
 	rcu_read_lock();
 	r = vhnet_mem_translate(rcu_dereference(*vq->memp),
@@ -219,54 +219,54 @@ vhnet_chain_add(struct vhnet_vq *vq, struct vhnet_chain *c,
 				c->iov + c->n, c->iov_max - c->n);
 	rcu_read_unlock();
 	if (r == -ENOBUFS)
-		return VHNET_BROKEN_BAD_CHAIN;
+		return VHNET_BROKEN_REASON_BAD_CHAIN;
 	if (r < 0)
-		return VHNET_BROKEN_BAD_ADDR;
+		return VHNET_BROKEN_REASON_BAD_ADDR;
 	c->n += r;
 	if (write)
 		*c->in += r;
 	else
 		*c->out += r;
-	return VHNET_BROKEN_NONE;
+	return VHNET_BROKEN_REASON_NONE;
 }
 
-static enum vhnet_vq_broken_reason
+static enum vhnet_broken_reason
 vhnet_chain_indirect(struct vhnet_vq *vq, struct vhnet_chain *c,
 		     const struct vhnet_desc *ind)
 {
 	u32 len = le32_to_cpu(ind->len);
 	u64 base = le64_to_cpu(ind->addr);
 	unsigned int count, found = 0, i = 0;
-	enum vhnet_vq_broken_reason why;
+	enum vhnet_broken_reason why;
 	struct vhnet_desc d;
 
 	if (!len || len % sizeof(d))
-		return VHNET_BROKEN_BAD_CHAIN;
+		return VHNET_BROKEN_REASON_BAD_CHAIN;
 	count = len / sizeof(d);
 	if (count > VHNET_INDIRECT_MAX)
-		return VHNET_BROKEN_BAD_CHAIN;
+		return VHNET_BROKEN_REASON_BAD_CHAIN;
 
 	for (;;) {
 		/* A table of count entries cannot chain through more. */
 		if (++found > count || ++c->descs > c->max_descs)
-			return VHNET_BROKEN_BAD_CHAIN;
+			return VHNET_BROKEN_REASON_BAD_CHAIN;
 		vq->walked++;
 		/* Entries may move no data: let the CPU go now and then. */
 		if (!(found % 256))
 			cond_resched();
 		if (vhnet_vq_copy_from_guest(vq, &d, base + (u64)i * sizeof(d),
 					     sizeof(d)))
-			return VHNET_BROKEN_BAD_ADDR;
+			return VHNET_BROKEN_REASON_BAD_ADDR;
 		if (le16_to_cpu(d.flags) & VRING_DESC_F_INDIRECT)
-			return VHNET_BROKEN_BAD_CHAIN;
+			return VHNET_BROKEN_REASON_BAD_CHAIN;
 		why = vhnet_chain_add(vq, c, &d);
 		if (why)
 			return why;
 		if (!(le16_to_cpu(d.flags) & VRING_DESC_F_NEXT))
-			return VHNET_BROKEN_NONE;
+			return VHNET_BROKEN_REASON_NONE;
 		i = le16_to_cpu(d.next);
 		if (i >= count)
-			return VHNET_BROKEN_BAD_CHAIN;
+			return VHNET_BROKEN_REASON_BAD_CHAIN;
 	}
 }
 
@@ -280,12 +280,12 @@ static bool vhnet_vq_read_avail_idx(struct vhnet_vq *vq)
 	u16 idx;
 
 	if (get_user(raw, &vq->avail->idx)) {
-		vhnet_vq_break(vq, VHNET_BROKEN_BAD_ACCESS);
+		vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_ACCESS);
 		return false;
 	}
 	idx = le16_to_cpu(raw);
 	if ((u16)(idx - vq->last_avail_idx) > vq->num) {
-		vhnet_vq_break(vq, VHNET_BROKEN_BAD_INDEX);
+		vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_INDEX);
 		return false;
 	}
 	if (idx != vq->avail_idx)
@@ -313,13 +313,13 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 		.iov = iov, .iov_max = iov_max, .out = out, .in = in,
 		.max_descs = max_t(unsigned int, vq->num, VHNET_CHAIN_MAX_FLOOR),
 	};
-	enum vhnet_vq_broken_reason why;
+	enum vhnet_broken_reason why;
 	unsigned int head, i, found = 0;
 	struct vhnet_desc d;
 	__le16 raw;
 	u16 flags;
 
-	if (vq->state != VHNET_VQ_RUNNING)
+	if (vq->state != VHNET_QUEUE_STATE_RUNNING)
 		return -EIO;
 	if (vq->avail_idx == vq->last_avail_idx) {
 		if (!vhnet_vq_read_avail_idx(vq))
@@ -329,12 +329,12 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 	}
 
 	if (get_user(raw, vhnet_avail_ring(vq) + (vq->last_avail_idx & (vq->num - 1)))) {
-		vhnet_vq_break(vq, VHNET_BROKEN_BAD_ACCESS);
+		vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_ACCESS);
 		return -EIO;
 	}
 	head = le16_to_cpu(raw);
 	if (head >= vq->num) {
-		vhnet_vq_break(vq, VHNET_BROKEN_BAD_INDEX);
+		vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_INDEX);
 		return -EIO;
 	}
 	head = array_index_nospec(head, vq->num);
@@ -345,12 +345,12 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 	for (;;) {
 		/* A chain longer than the ring must revisit a descriptor. */
 		if (++found > vq->num || ++c.descs > c.max_descs) {
-			why = VHNET_BROKEN_BAD_CHAIN;
+			why = VHNET_BROKEN_REASON_BAD_CHAIN;
 			goto broken;
 		}
 		vq->walked++;
 		if (copy_from_user(&d, vq->desc + i, sizeof(d))) {
-			why = VHNET_BROKEN_BAD_ACCESS;
+			why = VHNET_BROKEN_REASON_BAD_ACCESS;
 			goto broken;
 		}
 		flags = le16_to_cpu(d.flags);
@@ -361,7 +361,7 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 			 * walks at most one table.
 			 */
 			if (flags & VRING_DESC_F_NEXT) {
-				why = VHNET_BROKEN_BAD_CHAIN;
+				why = VHNET_BROKEN_REASON_BAD_CHAIN;
 				goto broken;
 			}
 			why = vhnet_chain_indirect(vq, &c, &d);
@@ -374,7 +374,7 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 			break;
 		i = le16_to_cpu(d.next);
 		if (i >= vq->num) {
-			why = VHNET_BROKEN_BAD_CHAIN;
+			why = VHNET_BROKEN_REASON_BAD_CHAIN;
 			goto broken;
 		}
 		i = array_index_nospec(i, vq->num);
@@ -406,7 +406,7 @@ int vhnet_vq_add_used(struct vhnet_vq *vq, const struct vhnet_vq_head *heads,
 		e.len = cpu_to_le32(heads[i].len);
 		if (copy_to_user(ring + (vq->last_used_idx & (vq->num - 1)),
 				 &e, sizeof(e))) {
-			vhnet_vq_break(vq, VHNET_BROKEN_BAD_ACCESS);
+			vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_ACCESS);
 			return -EFAULT;
 		}
 		vq->last_used_idx++;
@@ -424,7 +424,7 @@ static int vhnet_vq_flush_used(struct vhnet_vq *vq)
 	/* The guest must see the entries before the index that covers them. */
 	smp_wmb();
 	if (put_user(cpu_to_le16(vq->last_used_idx), &vq->used->idx)) {
-		vhnet_vq_break(vq, VHNET_BROKEN_BAD_ACCESS);
+		vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_ACCESS);
 		return -EFAULT;
 	}
 	vq->used_published = vq->last_used_idx;
@@ -440,7 +440,7 @@ void vhnet_vq_disable_notify(struct vhnet_vq *vq)
 		return;
 	vq->used_flags |= VRING_USED_F_NO_NOTIFY;
 	if (put_user(cpu_to_le16(vq->used_flags), &vq->used->flags))
-		vhnet_vq_break(vq, VHNET_BROKEN_BAD_ACCESS);
+		vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_ACCESS);
 }
 
 /*
@@ -455,7 +455,7 @@ bool vhnet_vq_enable_notify(struct vhnet_vq *vq)
 	u16 seen = vq->avail_idx;
 	int r;
 
-	if (vq->state != VHNET_VQ_RUNNING)
+	if (vq->state != VHNET_QUEUE_STATE_RUNNING)
 		return false;
 	if (vhnet_vq_has(vq, VIRTIO_RING_F_EVENT_IDX)) {
 		r = put_user(cpu_to_le16(vq->avail_idx), vhnet_avail_event(vq));
@@ -466,7 +466,7 @@ bool vhnet_vq_enable_notify(struct vhnet_vq *vq)
 		r = put_user(cpu_to_le16(vq->used_flags), &vq->used->flags);
 	}
 	if (r) {
-		vhnet_vq_break(vq, VHNET_BROKEN_BAD_ACCESS);
+		vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_ACCESS);
 		return false;
 	}
 check:
@@ -536,9 +536,10 @@ static bool vhnet_vq_need_notify(struct vhnet_vq *vq)
  * final: end of a pass; never defer then, or an interrupt could be lost
  * while the queue sleeps.
  */
-static void vhnet_vq_signal(struct vhnet_vq *vq, u32 coalesce_pkts,
-			    u32 coalesce_us, bool final)
+static void vhnet_vq_signal(struct vhnet_vq *vq, bool final)
 {
+	u32 coalesce_pkts = vq->pass.coalesce_pkts;
+	u32 coalesce_us = vq->pass.coalesce_us;
 	u64 now = 0;
 	bool notify;
 
@@ -568,20 +569,18 @@ static void vhnet_vq_signal(struct vhnet_vq *vq, u32 coalesce_pkts,
 }
 
 /*
- * Spin for up to us microseconds waiting for more(arg): trades CPU for the
- * latency of a sleep/wakeup. Stops early when the CPU is wanted elsewhere
+ * Spin for up to the pass's busy-poll budget waiting for more(arg): trades
+ * CPU for the latency of a sleep/wakeup. Stops early when the CPU is wanted elsewhere
  * or the control path wants the vq mutex we hold (vhnet_vq_lock(): an
  * ioctl, a close after the owner died, a memory-table swap). Returns true
  * if work showed up.
  */
-bool vhnet_vq_busypoll(struct vhnet_vq *vq, u32 us, bool (*more)(void *arg),
-		       void *arg)
+bool vhnet_vq_busypoll(struct vhnet_vq *vq, bool (*more)(void *arg), void *arg)
 {
 	u64 end;
 
 	lockdep_assert_held(&vq->mutex);
-	us = min_t(u32, us, VHNET_VQ_BUSYPOLL_MAX_US);
-	end = local_clock() + (u64)us * NSEC_PER_USEC;
+	end = local_clock() + (u64)vq->pass.busypoll_us * NSEC_PER_USEC;
 	vhnet_vq_count(vq, &vq->stats.c.busypoll_rounds, 1);
 	do {
 		if (more(arg))
@@ -610,12 +609,26 @@ static void vhnet_vq_count_batch(struct vhnet_vq *vq, unsigned int n)
  * guest unless coalescing says to wait. A failed publish leaves the batch
  * pending so the next flush retries it (the ring is broken by then anyway).
  */
-void vhnet_vq_flush_batch(struct vhnet_vq *vq, unsigned int *inbatch,
-			  u32 coalesce_pkts, u32 coalesce_us, bool final)
+void vhnet_vq_flush_batch(struct vhnet_vq *vq, unsigned int *inbatch, bool final)
 {
 	if (vhnet_vq_flush_used(vq))
 		return;
 	vhnet_vq_count_batch(vq, *inbatch);
 	*inbatch = 0;
-	vhnet_vq_signal(vq, coalesce_pkts, coalesce_us, final);
+	vhnet_vq_signal(vq, final);
+}
+
+/*
+ * End of a pass that began: flush what is left of its last batch, with no
+ * deferred interrupt, and count the @packets frames of @bytes it moved.
+ */
+void vhnet_vq_pass_end(struct vhnet_vq *vq, unsigned int *inbatch,
+		       u64 packets, u64 bytes)
+{
+	lockdep_assert_held(&vq->mutex);
+	vhnet_vq_flush_batch(vq, inbatch, true);
+	u64_stats_update_begin(&vq->stats.syncp);
+	vq->stats.c.packets += packets;
+	vq->stats.c.bytes += bytes;
+	u64_stats_update_end(&vq->stats.syncp);
 }

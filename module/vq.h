@@ -14,6 +14,8 @@
 #include <linux/types.h>
 #include <linux/uio.h>
 
+#include <uapi/linux/vhnet.h>
+
 #include "mem.h"
 #include "stats.h"
 
@@ -22,18 +24,18 @@
 #error "vhnet supports little-endian hosts only"
 #endif
 
-enum vhnet_vq_state {
-	VHNET_VQ_STOPPED,
-	VHNET_VQ_RUNNING,
-	VHNET_VQ_BROKEN,
-};
-
-enum vhnet_vq_broken_reason {
-	VHNET_BROKEN_NONE,
-	VHNET_BROKEN_BAD_INDEX,	/* avail idx or head out of range */
-	VHNET_BROKEN_BAD_CHAIN,	/* loop, over-long chain, bad next, bad indirect */
-	VHNET_BROKEN_BAD_ADDR,	/* descriptor names memory outside the table */
-	VHNET_BROKEN_BAD_ACCESS,	/* ring itself not readable/writable */
+/*
+ * What one worker pass runs with, fixed as it begins: the instance's
+ * tunables as they are at that moment (netlink may change them at any
+ * time), so that every flush and weight check of the pass agrees.
+ */
+struct vhnet_vq_pass {
+	u32 batch;		/* used entries per flush */
+	u32 weight_pkts;	/* yield after this many chains ... */
+	u32 weight_bytes;	/* ... or bytes */
+	u32 coalesce_pkts;	/* interrupt once per this many entries ... */
+	u32 coalesce_us;	/* ... or microseconds; 0 and 0: every flush */
+	u32 busypoll_us;	/* poll this long for work before sleeping */
 };
 
 /* Split-ring layout (virtio 1.x 2.7), little endian. */
@@ -115,8 +117,8 @@ struct vhnet_vq {
 
 	/* GET_VRING_BASE stopped it; cleared by any ring (re)configuration. */
 	bool stopped;
-	enum vhnet_vq_state state;
-	enum vhnet_vq_broken_reason broken;
+	enum vhnet_queue_state state;
+	enum vhnet_broken_reason broken;
 
 	struct eventfd_ctx *call_ctx;
 	struct eventfd_ctx *err_ctx;
@@ -129,8 +131,9 @@ struct vhnet_vq {
 	/* Guest notifications seen by the kick wakeup, folded in by the worker. */
 	atomic_t kick_events;
 
-	/* Descriptors walked in the current pass (see VHNET_VQ_DESC_WEIGHT). */
-	u32 walked;
+	/* The current pass: its tunables, and the descriptors it walked. */
+	struct vhnet_vq_pass pass;
+	u32 walked;			/* see VHNET_VQ_DESC_WEIGHT */
 
 	/*
 	 * Control-path callers waiting for (or holding) the mutex; a busy-
@@ -159,24 +162,32 @@ static inline void vhnet_vq_unlock(struct vhnet_vq *vq)
 	mutex_unlock(&vq->mutex);
 }
 
-/* Start of a worker pass: its descriptor budget starts afresh. */
-static inline void vhnet_vq_pass_begin(struct vhnet_vq *vq)
+/*
+ * Start of a worker pass, with the tunables it runs with: its descriptor
+ * budget starts afresh, and the busy-poll budget is the larger of the
+ * tunable and the ring's own (any u32 from VHOST_SET_VRING_BUSYLOOP_TIMEOUT,
+ * as vhost-net accepts), capped at VHNET_VQ_BUSYPOLL_MAX_US.
+ */
+static inline void vhnet_vq_pass_begin(struct vhnet_vq *vq,
+				       const struct vhnet_vq_pass *pass)
 {
 	lockdep_assert_held(&vq->mutex);
+	vq->pass = *pass;
+	vq->pass.busypoll_us = min_t(u32, max(pass->busypoll_us, vq->busyloop_timeout),
+				     VHNET_VQ_BUSYPOLL_MAX_US);
 	vq->walked = 0;
 }
 
 /*
  * The one starvation check of a pass: true once it moved @pkts chains or
- * @bytes bytes (the instance's weights) or walked VHNET_VQ_DESC_WEIGHT
+ * @bytes bytes (the pass's weights) or walked VHNET_VQ_DESC_WEIGHT
  * descriptors; the worker then requeues itself and yields, so one queue
  * cannot starve the other queue, other instances or the host.
  */
 static inline bool vhnet_vq_exceeds_weight(const struct vhnet_vq *vq,
-					   unsigned int pkts, u64 bytes,
-					   u32 weight_pkts, u32 weight_bytes)
+					   unsigned int pkts, u64 bytes)
 {
-	return pkts >= weight_pkts || bytes >= weight_bytes ||
+	return pkts >= vq->pass.weight_pkts || bytes >= vq->pass.weight_bytes ||
 	       vq->walked >= VHNET_VQ_DESC_WEIGHT;
 }
 
@@ -204,10 +215,10 @@ void vhnet_vq_reset(struct vhnet_vq *vq);
 bool vhnet_vq_access_ok(const struct vhnet_vq *vq, unsigned int num,
 			u64 desc, u64 avail, u64 used);
 int vhnet_vq_start(struct vhnet_vq *vq);
-void vhnet_vq_break(struct vhnet_vq *vq, enum vhnet_vq_broken_reason why);
+void vhnet_vq_break(struct vhnet_vq *vq, enum vhnet_broken_reason why);
 static inline bool vhnet_vq_running(const struct vhnet_vq *vq)
 {
-	return vq->state == VHNET_VQ_RUNNING && !vq->stopped;
+	return vq->state == VHNET_QUEUE_STATE_RUNNING && !vq->stopped;
 }
 
 int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
@@ -218,21 +229,10 @@ int vhnet_vq_add_used(struct vhnet_vq *vq, const struct vhnet_vq_head *heads,
 void vhnet_vq_disable_notify(struct vhnet_vq *vq);
 bool vhnet_vq_enable_notify(struct vhnet_vq *vq);
 bool vhnet_vq_avail_empty(struct vhnet_vq *vq);
-void vhnet_vq_flush_batch(struct vhnet_vq *vq, unsigned int *inbatch,
-			  u32 coalesce_pkts, u32 coalesce_us, bool final);
-bool vhnet_vq_busypoll(struct vhnet_vq *vq, u32 us, bool (*more)(void *arg),
-		       void *arg);
-
-/*
- * Busy-poll budget: the larger of the instance tunable and the ring's own
- * (any u32 from VHOST_SET_VRING_BUSYLOOP_TIMEOUT, as vhost-net accepts),
- * capped at VHNET_VQ_BUSYPOLL_MAX_US.
- */
-static inline u32 vhnet_vq_busypoll_us(const struct vhnet_vq *vq, u32 tunable)
-{
-	return min_t(u32, max(tunable, vq->busyloop_timeout),
-		     VHNET_VQ_BUSYPOLL_MAX_US);
-}
+void vhnet_vq_flush_batch(struct vhnet_vq *vq, unsigned int *inbatch, bool final);
+void vhnet_vq_pass_end(struct vhnet_vq *vq, unsigned int *inbatch,
+		       u64 packets, u64 bytes);
+bool vhnet_vq_busypoll(struct vhnet_vq *vq, bool (*more)(void *arg), void *arg);
 
 static inline bool vhnet_vq_has_avail(void *vq)
 {

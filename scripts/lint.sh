@@ -78,11 +78,12 @@ else
 	record FAIL "lint: SPDX tags"
 fi
 
-# The UAPI header is generated from the netlink spec: never edited apart.
-if tools/vhnetctl/gen-uapi.sh --check >/dev/null 2>&1; then
-	record PASS "lint: UAPI header matches the netlink spec"
+# The UAPI header and the kernel policies and op table are generated from
+# the netlink spec: never edited apart.
+if scripts/netlink-gen.sh --check >/dev/null 2>&1; then
+	record PASS "lint: generated netlink code matches the spec"
 else
-	record FAIL "lint: UAPI header matches the netlink spec"
+	record FAIL "lint: generated netlink code matches the spec"
 fi
 
 # sparse checks what the compiler does not: the __user, __rcu and

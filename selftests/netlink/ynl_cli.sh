@@ -15,7 +15,7 @@ spec=$top/Documentation/netlink/specs/vhnet.yaml
 
 cli()
 {
-	# --no-schema: the schema was checked on the host (gen-uapi.sh); skip
+	# --no-schema: the schema was checked on the host (scripts/netlink-gen.sh); skip
 	# importing jsonschema in the slow test VM.
 	python3 "$ynl" --spec "$spec" --no-schema "$@"
 }

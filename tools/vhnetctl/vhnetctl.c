@@ -25,6 +25,8 @@
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
 
+#include "vhnet-counters.h"
+
 #ifndef VHNETCTL_VERSION
 #define VHNETCTL_VERSION "unknown"
 #endif
@@ -37,26 +39,15 @@
 
 static const char *prog = "vhnetctl";
 
-/* ---- counters: one stable name per value, in wire order ---- */
+/* ---- counters ---- */
 
 /*
  * Per-queue counters as vhnetctl names them: ethtool -S style, prefixed
- * with the queue ("rx_packets"). The names are stable; scripts use them.
+ * with the queue ("rx_packets"). vhnet-counters.h, generated from the
+ * spec, lists them with the attribute that carries each; the names are
+ * stable: scripts use them.
  */
-static const char *const counter_names[] = {
-	"packets", "bytes", "kicks", "irqs", "irqs_suppressed", "batches",
-	"busypoll_rounds",
-	"batch_size_1", "batch_size_2_3", "batch_size_4_7", "batch_size_8_15",
-	"batch_size_16_31", "batch_size_32_63", "batch_size_64_127",
-	"batch_size_128_up",
-	"drop_no_rx_buf", "drop_too_big", "drop_tap_err", "drop_bad_chain",
-	"drop_bad_addr", "drop_bad_hdr", "drop_detached",
-};
-
-#define NR_SCALARS	7
-#define NR_HIST		(VHNET_A_BATCH_HIST_MAX - VHNET_A_BATCH_HIST_PAD)
-#define NR_DROPS	(VHNET_A_DROPS_MAX - VHNET_A_DROPS_PAD)
-#define NR_COUNTERS	(NR_SCALARS + NR_HIST + NR_DROPS)
+#define NR_COUNTERS	ARRAY_SIZE(vhnet_counters)
 #define NR_QUEUES	2
 
 static const char *const queue_names[NR_QUEUES] = { "rx", "tx" };
@@ -545,32 +536,12 @@ static int cmd_show(struct ctx *ctx, int argc, char **argv)
 
 /* ---- stats ---- */
 
-static void parse_u64_nest(struct nlattr *nest, int first, int n, uint64_t *out)
-{
-	struct nlattr *tb[64] = { 0 };
-	int i;
-
-	if (first + n > (int)ARRAY_SIZE(tb) ||
-	    nla_parse_nested(tb, first + n - 1, nest, NULL) < 0)
-		return;
-	for (i = 0; i < n; i++)
-		if (tb[first + i])
-			out[i] = nla_get_u64(tb[first + i]);
-}
-
 static void parse_queue_stats(struct nlattr *nest, void *arg)
 {
-	static const int scalar_attr[NR_SCALARS] = {
-		VHNET_A_QUEUE_STATS_PACKETS, VHNET_A_QUEUE_STATS_BYTES,
-		VHNET_A_QUEUE_STATS_KICKS, VHNET_A_QUEUE_STATS_IRQS,
-		VHNET_A_QUEUE_STATS_IRQS_SUPPRESSED, VHNET_A_QUEUE_STATS_BATCHES,
-		VHNET_A_QUEUE_STATS_BUSYPOLL_ROUNDS,
-	};
 	struct nlattr *tb[VHNET_A_QUEUE_STATS_MAX + 1] = { 0 };
 	struct inst_stats *st = arg;
-	uint64_t *c;
 	uint32_t idx;
-	int i;
+	size_t k;
 
 	if (nla_parse_nested(tb, VHNET_A_QUEUE_STATS_MAX, nest, NULL) < 0 ||
 	    !tb[VHNET_A_QUEUE_STATS_INDEX])
@@ -578,17 +549,15 @@ static void parse_queue_stats(struct nlattr *nest, void *arg)
 	idx = nla_get_u32(tb[VHNET_A_QUEUE_STATS_INDEX]);
 	if (idx >= NR_QUEUES)
 		return;
-	c = st->c[idx];
-	for (i = 0; i < NR_SCALARS; i++)
-		if (tb[scalar_attr[i]])
-			c[i] = nla_get_u64(tb[scalar_attr[i]]);
-	if (tb[VHNET_A_QUEUE_STATS_BATCH_HIST])
-		parse_u64_nest(tb[VHNET_A_QUEUE_STATS_BATCH_HIST],
-			       VHNET_A_BATCH_HIST_SIZE_1, NR_HIST, c + NR_SCALARS);
-	if (tb[VHNET_A_QUEUE_STATS_DROPS])
-		parse_u64_nest(tb[VHNET_A_QUEUE_STATS_DROPS],
-			       VHNET_A_DROPS_NO_RX_BUF, NR_DROPS,
-			       c + NR_SCALARS + NR_HIST);
+	for (k = 0; k < NR_COUNTERS; k++) {
+		const struct vhnet_counter_desc *d = &vhnet_counters[k];
+		struct nlattr *a = d->nest ? tb[d->nest] : tb[d->attr];
+
+		if (a && d->nest)
+			a = nla_find(nla_data(a), nla_len(a), d->attr);
+		if (a && nla_len(a) == sizeof(uint64_t))
+			st->c[idx][k] = nla_get_u64(a);
+	}
 }
 
 static int collect_stats(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
@@ -651,7 +620,7 @@ static void print_stats(const struct stats_list *cur, const struct stats_list *p
 				char name[64];
 
 				snprintf(name, sizeof(name), "%s_%s", queue_names[q],
-					 counter_names[k]);
+					 vhnet_counters[k].name);
 				if (p) {
 					/* Counters only go back across a reset. */
 					uint64_t d = s->c[q][k] >= p->c[q][k] ?

@@ -81,7 +81,7 @@ count_ktap() {
 		"ok "*|"not ok "*)
 			res=PASS
 			[ "${line#not ok}" != "$line" ] && res=FAIL
-			desc=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ //')
+			desc=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ //; s/[[:space:]]+$//')
 			if echo "$desc" | grep -q '# *SKIP'; then
 				res=FAIL
 			fi

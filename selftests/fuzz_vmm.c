@@ -27,7 +27,7 @@
  * vhnet-* kernel threads of its owners as at the start. At the end: /proc/meminfo Slab against the
  * first round's, the steps, and every errno each ioctl returned.
  *
- *   FUZZ_SECONDS  time budget (default 60)
+ *   FUZZ_SECONDS  time budget (default 45)
  *   FUZZ_SEED     seed (default from the clock); printed first
  *   FUZZ_ROUND    run only this round (reproduce)
  *   FUZZ_VERBOSE  print every round
@@ -1829,7 +1829,7 @@ static void errno_table(void)
 int main(void)
 {
 	struct fz *z = &fz;
-	u64 seconds = env_u64("FUZZ_SECONDS", 60), t0, t1, steps;
+	u64 seconds = env_u64("FUZZ_SECONDS", 45), t0, t1, steps;
 	const char *only = getenv("FUZZ_ROUND");
 	long slab0 = -1, slab1, unrec0 = -1, unrec1;
 	pthread_t wd;

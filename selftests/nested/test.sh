@@ -33,6 +33,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
+# KTAP output: the kernel's helpers, as every shell test uses them.
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
 
 dev=${1:-}
 case "$dev" in
@@ -335,21 +338,17 @@ cases=(setup guest_boot ping_guest_to_host ping_host_to_guest offloads_on
 # shellcheck disable=SC2206
 [ -z "${NESTED_CASES:-}" ] || cases=($NESTED_CASES)
 
-echo "TAP version 13"
-echo "1..${#cases[@]}"
-n=0
-fails=0
+ktap_print_header
+ktap_set_plan "${#cases[@]}"
 BEFORE1=
 for c in "${cases[@]}"; do
-	n=$((n + 1))
 	t0=$SECONDS
 	if "case_$c"; then
-		echo "ok $n $c"
+		ktap_test_pass "$c"
 	else
-		echo "not ok $n $c"
-		fails=$((fails + 1))
+		ktap_test_fail "$c"
 	fi
 	diag "$c took $((SECONDS - t0)) s"
 done
-diag "total $((SECONDS - t_start)) s, $fails failed"
-[ "$fails" -eq 0 ]
+diag "total $((SECONDS - t_start)) s, $KTAP_CNT_FAIL failed"
+ktap_finished

@@ -55,7 +55,9 @@ import threading
 import time
 import zlib
 
-from rawnl import (ktap, results, A_ID, A_INSTANCE_OWNER_PID, A_STATS_QUEUE, A_TUNABLES_WORKER_CPUS,
+import ktap
+
+from rawnl import (A_ID, A_INSTANCE_OWNER_PID, A_STATS_QUEUE, A_TUNABLES_WORKER_CPUS,
                    CMD_INSTANCE_ADD_NTF, CMD_INSTANCE_DEL_NTF, CMD_INSTANCE_GET,
                    CMD_STATS_GET, CMD_STATS_RESET, CMD_TUNABLES_GET, CMD_TUNABLES_SET,
                    NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLM_F_ACK, NLM_F_ATOMIC,
@@ -672,9 +674,7 @@ class Watchdog(threading.Thread):
                 say(f'FAIL request {label} has not returned from the kernel in '
                     f'{TIMEOUT + 1:g} s (seed {SEED}); reproduce: FUZZ_SEED={SEED} '
                     f'FUZZ_ONLY={label}')
-                print('not ok 1 the kernel answers every request (hang)')
-                print('1..1')
-                sys.stdout.flush()
+                ktap.abort('the kernel answers every request (hang)')
                 os._exit(1)
 
 
@@ -786,8 +786,7 @@ def run_phase(phase, t, fam, iid, state, inst, seconds, base):
 def main():
     print(f'# seed {SEED} (FUZZ_SEED), {SECONDS:g} s (FUZZ_SECONDS), '
           f'timeout {TIMEOUT:g} s (FUZZ_TIMEOUT)')
-    print('TAP version 13')
-    sys.stdout.flush()
+    ktap.start()
     g = Genl(timeout=TIMEOUT)
     fam, _ = resolve(g)
     inst = Instance()
@@ -816,8 +815,7 @@ def main():
         report(t, elapsed, hellos, base)
     finally:
         inst.close()
-    print(f'1..{len(results)}')
-    return 0 if all(results) else 1
+    ktap.finish()
 
 
 def report(t, elapsed, hellos, base):
@@ -830,12 +828,12 @@ def report(t, elapsed, hellos, base):
             print(f'# {ctx}: {t.with_extack[ctx]} of {t.refused[ctx]} refusals '
                   f'({100 * t.with_extack[ctx] // t.refused[ctx]}%) carry an extack message')
     print(f'# accepted changes (verified, then undone): {dict(t.accepted_changes)}')
-    ktap('the instance has non-zero counters to watch',
+    ktap.result('the instance has non-zero counters to watch',
          any(base['counters'].values()), base['counters'])
     u, n = hellos.get('unpriv') or {}, hellos.get('netns') or {}
-    ktap('unprivileged sender: uid 65534, no capabilities',
+    ktap.result('unprivileged sender: uid 65534, no capabilities',
          u.get('uid') == 65534 and int(u.get('capeff', '1'), 16) == 0, u)
-    ktap('netns sender: family resolved in another network namespace', 'fam' in n, n)
+    ktap.result('netns sender: family resolved in another network namespace', 'fam' in n, n)
     checks = [f'{ctx}: answered within {TIMEOUT:g} s' for ctx in ('root', 'unpriv', 'netns')]
     checks += ['root: nothing changed but what an accepted request carried',
                'root: a refused valid-looking request carries an extack message',
@@ -846,7 +844,7 @@ def report(t, elapsed, hellos, base):
     checks += sorted(set(t.fail) - set(checks))
     for c in checks:
         bad = t.fail.get(c, [])
-        ktap(c, not bad, f'{len(bad)} failed requests: {" ".join(map(str, bad[:20]))}'
+        ktap.result(c, not bad, f'{len(bad)} failed requests: {" ".join(map(str, bad[:20]))}'
              f'\nseed {SEED}: FUZZ_SEED={SEED} FUZZ_ONLY={",".join(map(str, bad[:5]))}')
 
 

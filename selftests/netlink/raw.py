@@ -24,7 +24,9 @@ import sys
 
 import yaml
 
-from rawnl import (ktap, results, A_ID, A_INSTANCE_QUEUE, A_STATS_QUEUE, A_TUNABLES_MAX,
+import ktap
+
+from rawnl import (A_ID, A_INSTANCE_QUEUE, A_STATS_QUEUE, A_TUNABLES_MAX,
                    A_TUNABLES_RX_BATCH, A_TUNABLES_TX_BATCH, A_TUNABLES_WORKER_CPUS,
                    CMD_INSTANCE_ADD_NTF, CMD_INSTANCE_DEL_NTF, CMD_INSTANCE_GET,
                    CMD_STATS_GET, CMD_STATS_RESET, CMD_TUNABLES_GET, CMD_TUNABLES_SET,
@@ -62,16 +64,16 @@ def refused(name, r, err, msg_part, offs=None, miss_type=None, unchanged=True):
     ok = (r.error == err and r.msg is not None and msg_part in r.msg and
           (offs is None or r.offs == offs) and
           (miss_type is None or r.miss_type == miss_type) and unchanged)
-    ktap(name, ok, f'{r}; state unchanged: {unchanged}')
+    ktap.result(name, ok, f'{r}; state unchanged: {unchanged}')
 
 
 def main():
     with open(SPEC) as f:
         spec = yaml.safe_load(f)
-    print('TAP version 13')
+    ktap.start()
     g = Genl()
     fam, groups = resolve(g)
-    ktap('ctrl: family vhnet with its monitor group', 'monitor' in groups, groups)
+    ktap.result('ctrl: family vhnet with its monitor group', 'monitor' in groups, groups)
 
     mon = Genl()
     mon.sk.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, groups['monitor'])
@@ -82,8 +84,7 @@ def main():
     finally:
         if fd >= 0:
             os.close(fd)
-    print(f'1..{len(results)}')
-    return 0 if all(results) else 1
+    ktap.finish()
 
 
 def next_event(mon):
@@ -97,7 +98,7 @@ def next_event(mon):
 def run(g, fam, mon, spec):
     cmd, a = next_event(mon)
     iid = get_u32(a, A_ID)
-    ktap('monitor: instance-add-ntf with the new id at open',
+    ktap.result('monitor: instance-add-ntf with the new id at open',
          cmd == CMD_INSTANCE_ADD_NTF and iid, (cmd, a))
     every_command(g, fam, iid)
     tunable_edges(g, fam, iid, spec)
@@ -110,7 +111,7 @@ def run(g, fam, mon, spec):
     other = get_u32(a, A_ID)
     os.close(fd)
     cmd2, a2 = next_event(mon)
-    ktap('monitor: instance-del-ntf with the id at close',
+    ktap.result('monitor: instance-del-ntf with the id at close',
          cmd == CMD_INSTANCE_ADD_NTF and cmd2 == CMD_INSTANCE_DEL_NTF and
          get_u32(a2, A_ID) == other and other != iid, (cmd, a, cmd2, a2))
 
@@ -118,38 +119,38 @@ def run(g, fam, mon, spec):
 def every_command(g, fam, iid):
     r = g.dump(fam, CMD_INSTANCE_GET)
     ids = [get_u32(a, A_ID) for _, a in r.msgs]
-    ktap('instance-get dump lists the instance', not r.error and iid in ids, (r, ids))
+    ktap.result('instance-get dump lists the instance', not r.error and iid in ids, (r, ids))
     r = g.do(fam, CMD_INSTANCE_GET, u32(A_ID, iid))
     queues = [q for t, q in r.msgs[0][1] if t == A_INSTANCE_QUEUE] if r.msgs else []
-    ktap('instance-get do: the instance and its two queues',
+    ktap.result('instance-get do: the instance and its two queues',
          not r.error and len(r.msgs) == 1 and len(queues) == 2, r)
     r = g.do(fam, CMD_TUNABLES_GET)
-    ktap('tunables-get do without id: the module defaults',
+    ktap.result('tunables-get do without id: the module defaults',
          not r.error and r.msgs and get_u32(r.msgs[0][1], A_ID) is None and
          get_u32(r.msgs[0][1], A_TUNABLES_TX_BATCH), r)
     r = g.dump(fam, CMD_TUNABLES_GET)
-    ktap('tunables-get dump', not r.error and
+    ktap.result('tunables-get dump', not r.error and
          iid in [get_u32(a, A_ID) for _, a in r.msgs], r)
     r = g.do(fam, CMD_TUNABLES_SET, u32(A_ID, iid), u32(A_TUNABLES_TX_BATCH, 17))
-    ktap('tunables-set do on the instance', not r.error and
+    ktap.result('tunables-set do on the instance', not r.error and
          tunable(g, fam, iid, A_TUNABLES_TX_BATCH) == 17, r)
     old = g.do(fam, CMD_TUNABLES_GET)
     old_rx = get_u32(old.msgs[0][1], A_TUNABLES_RX_BATCH)
     r = g.do(fam, CMD_TUNABLES_SET, u32(A_TUNABLES_RX_BATCH, 19))
     now = g.do(fam, CMD_TUNABLES_GET)
     g.do(fam, CMD_TUNABLES_SET, u32(A_TUNABLES_RX_BATCH, old_rx))
-    ktap('tunables-set do without id: the module defaults', not r.error and
+    ktap.result('tunables-set do without id: the module defaults', not r.error and
          get_u32(now.msgs[0][1], A_TUNABLES_RX_BATCH) == 19, r)
     r = g.do(fam, CMD_STATS_GET, u32(A_ID, iid))
-    ktap('stats-get do: both queues', not r.error and r.msgs and
+    ktap.result('stats-get do: both queues', not r.error and r.msgs and
          len([q for t, q in r.msgs[0][1] if t == A_STATS_QUEUE]) == 2, r)
     r = g.dump(fam, CMD_STATS_GET)
-    ktap('stats-get dump', not r.error and
+    ktap.result('stats-get dump', not r.error and
          iid in [get_u32(a, A_ID) for _, a in r.msgs], r)
     r = g.do(fam, CMD_STATS_RESET, u32(A_ID, iid))
-    ktap('stats-reset do on the instance', not r.error and not r.msgs, r)
+    ktap.result('stats-reset do on the instance', not r.error and not r.msgs, r)
     r = g.do(fam, CMD_STATS_RESET)
-    ktap('stats-reset do without id: every instance', not r.error, r)
+    ktap.result('stats-reset do without id: every instance', not r.error, r)
 
 
 def tunable_edges(g, fam, iid, spec):
@@ -157,7 +158,7 @@ def tunable_edges(g, fam, iid, spec):
         for v in (lo, hi):
             r = g.do(fam, CMD_TUNABLES_SET, u32(A_ID, iid), u32(atype, v))
             got = tunable(g, fam, iid, atype)
-            ktap(f'{name} {v} (edge) accepted', not r.error and got == v, (r, got))
+            ktap.result(f'{name} {v} (edge) accepted', not r.error and got == v, (r, got))
         before = tget(g, fam, iid)
         for v in ([lo - 1] if lo > 0 else []) + ([hi + 1] if hi < 0xffffffff else []):
             r = g.do(fam, CMD_TUNABLES_SET, u32(A_ID, iid), u32(atype, v))
@@ -235,10 +236,10 @@ def malformed(g, fam, iid):
     for cmd, what in ((99, 'an unknown command'),
                       (CMD_INSTANCE_ADD_NTF, 'a notification sent as a request')):
         r = g.do(fam, cmd, idattr)
-        ktap(f'{what}: EOPNOTSUPP', r.error == errno.EOPNOTSUPP, r)
+        ktap.result(f'{what}: EOPNOTSUPP', r.error == errno.EOPNOTSUPP, r)
     for cmd, what in ((CMD_TUNABLES_SET, 'tunables-set'), (CMD_STATS_RESET, 'stats-reset')):
         r = g.send(fam, cmd, idattr + tx, flags=NLM_F_REQUEST | NLM_F_DUMP)
-        ktap(f'dump of {what} (do only): EOPNOTSUPP, nothing applied',
+        ktap.result(f'dump of {what} (do only): EOPNOTSUPP, nothing applied',
              r.error == errno.EOPNOTSUPP and same(), r)
 
 
@@ -257,7 +258,7 @@ def unprivileged(fam, iid):
         for r in res:
             print(f'# uid 65534: {r}')
         return [r.error for r in res] == [errno.EPERM] * 4 + [0, 0]
-    ktap('without CAP_NET_ADMIN: set and reset EPERM, get allowed', in_child(child))
+    ktap.result('without CAP_NET_ADMIN: set and reset EPERM, get allowed', in_child(child))
 
 
 def other_netns(fam, iid):
@@ -275,7 +276,7 @@ def other_netns(fam, iid):
             print(f'# other netns: {r}')
         return (all(not r.error and not r.msgs for r in res[:3]) and
                 [r.error for r in res[3:]] == [errno.ENOENT] * 3)
-    ktap('another network namespace sees nothing and reaches nothing', in_child(child))
+    ktap.result('another network namespace sees nothing and reaches nothing', in_child(child))
 
 
 if __name__ == '__main__':

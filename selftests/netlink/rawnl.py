@@ -188,16 +188,3 @@ def in_child(fn):
             print(f'# child: {e!r}')
             os._exit(2)
     return os.waitpid(pid, 0)[1] == 0
-
-
-# KTAP results of the script that imports this: one list, one printer.
-results = []
-
-
-def ktap(name, passed, diag=None):
-    results.append(passed)
-    if diag is not None and not passed:
-        for line in str(diag).splitlines():
-            print('# ' + line)
-    print(f"{'ok' if passed else 'not ok'} {len(results)} {name}")
-    sys.stdout.flush()

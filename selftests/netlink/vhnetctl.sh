@@ -15,6 +15,8 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$top/selftests/lib.sh"
 ctl=${1:-$top/tools/vhnetctl/vhnetctl}
 tmp=$(mktemp -d)
 monpid=
@@ -26,10 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n $*"; }
-fail() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n $*"; }
+ok() { ktap_test_pass "$*"; }
+fail() { ktap_test_fail "$*"; }
 # check NAME CMD...: passes if CMD exits 0
 check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
 # run CMD... capturing stdout+stderr in $out and status in $rc; echo the command
@@ -44,8 +44,8 @@ refused() {
 # tunable ID KEY: its value as vhnetctl show prints it
 tunable() { "$ctl" show "$1" | sed -n "s/.* $2 \([^ ]*\).*/\1/p" | head -1; }
 
-echo "TAP version 13"
-echo "1..46"
+ktap_print_header
+ktap_set_plan 46
 
 [ -x "$ctl" ] || { echo "# $ctl not built"; echo "Bail out!"; exit 1; }
 [ -c /dev/vhnet ] || { echo "# /dev/vhnet missing: load vhnet.ko"; echo "Bail out!"; exit 1; }
@@ -145,6 +145,4 @@ monpid=
 sed 's/^/#   /' "$tmp/mon"
 check "monitor saw created and destroyed" bash -c "grep -q '^instance $id created' $tmp/mon && grep -q '^instance $id destroyed' $tmp/mon && grep -q '^instance $id2 destroyed' $tmp/mon"
 
-echo "# $fails of $n failed"
-[ "$n" -eq 46 ] || { echo "# planned 46 tests, ran $n"; exit 1; }
-[ "$fails" -eq 0 ]
+ktap_finished

@@ -20,6 +20,8 @@ import sys
 
 import yaml
 
+import ktap
+
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 SPEC = os.path.join(TOP, 'Documentation/netlink/specs/vhnet.yaml')
 
@@ -37,31 +39,19 @@ YNL = find_ynl()
 sys.path.insert(0, YNL)
 from lib import YnlFamily, NlError  # noqa: E402
 
-results = []
-
-
-def ktap(name, passed, diag=None):
-    results.append(passed)
-    if diag:
-        for line in str(diag).splitlines():
-            print('# ' + line)
-    print(f"{'ok' if passed else 'not ok'} {len(results)} {name}")
-    sys.stdout.flush()
-
-
 def expect_error(name, err, fn, msg_part=None):
     try:
         fn()
     except NlError as e:
         ext = e.nl_msg.extack or {}
         ok = e.error == err and (msg_part is None or msg_part in str(ext))
-        ktap(name, ok, f'errno {e.error} extack {ext}')
+        ktap.result(name, ok, f'errno {e.error} extack {ext}')
         return
-    ktap(name, False, 'accepted')
+    ktap.result(name, False, 'accepted')
 
 
 def main():
-    # Schema validation is done by tools/vhnetctl/gen-uapi.sh on the host;
+    # Schema validation is done by scripts/netlink-gen.sh on the host;
     # skipping it here saves importing jsonschema in the slow test VM.
     vh = YnlFamily(SPEC, '')
     ctrl = YnlFamily(os.path.join(os.path.dirname(YNL), '..', '..',
@@ -69,28 +59,27 @@ def main():
     with open(SPEC) as f:
         spec = yaml.safe_load(f)
 
-    print('TAP version 13')
+    ktap.start()
     fd = os.open('/dev/vhnet', os.O_RDWR)
     try:
         run(vh, ctrl, spec)
     finally:
         os.close(fd)
-    print(f'1..{len(results)}')
-    return 0 if all(results) else 1
+    ktap.finish()
 
 
 def run(vh, ctrl, spec):
     insts = vh.dump('instance-get', {})
-    ktap('ynl dump instance-get', len(insts) >= 1 and len(insts[-1]['queue']) == 2, insts)
+    ktap.result('ynl dump instance-get', len(insts) >= 1 and len(insts[-1]['queue']) == 2, insts)
     iid = insts[-1]['id']
 
     got = vh.do('instance-get', {'id': iid})
-    ktap('ynl do instance-get', got['id'] == iid and
+    ktap.result('ynl do instance-get', got['id'] == iid and
          [q['index'] for q in got['queue']] == ['rx', 'tx'], got)
 
     vh.do('tunables-set', {'id': iid, 'tx-batch': 32, 'coalesce-us': 50})
     t = vh.do('tunables-get', {'id': iid})
-    ktap('ynl do tunables-set then tunables-get', t['tx-batch'] == 32 and
+    ktap.result('ynl do tunables-set then tunables-get', t['tx-batch'] == 32 and
          t['coalesce-us'] == 50, t)
 
     st = vh.do('stats-get', {'id': iid})
@@ -99,10 +88,10 @@ def run(vh, ctrl, spec):
     ok = len(st['queue']) == 2 and all(sorted(q['drops']) == sorted(drops) and
                                        sorted(q['batch-hist']) == sorted(hist)
                                        for q in st['queue'])
-    ktap('ynl do stats-get: every drop reason and bucket', ok, st)
-    ktap('ynl dump stats-get', any(s['id'] == iid for s in vh.dump('stats-get', {})))
+    ktap.result('ynl do stats-get: every drop reason and bucket', ok, st)
+    ktap.result('ynl dump stats-get', any(s['id'] == iid for s in vh.dump('stats-get', {})))
     vh.do('stats-reset', {'id': iid})
-    ktap('ynl do stats-reset', True)
+    ktap.result('ynl do stats-reset', True)
 
     expect_error('instance-get without id: EINVAL + extack', errno.EINVAL,
                  lambda: vh.do('instance-get', {}), 'id attribute missing')
@@ -165,7 +154,7 @@ def check_policy(ctrl, spec):
             continue
         o = ops.get(cmd, {})
         admin = 'admin-perm' in o.get('flags', [])
-        ktap(f'{op["name"]}: admin-perm as in the spec',
+        ktap.result(f'{op["name"]}: admin-perm as in the spec',
              admin == ('admin-perm' in op.get('flags', [])), o)
 
         # One op-policy ({'op-id', 'do', 'dump'}) and one message per
@@ -181,7 +170,7 @@ def check_policy(ctrl, spec):
                 policies.setdefault(pol['policy-id'], {})[pol['attr-id']] = pol
         have = policies.get(idx)
         if have is None:
-            ktap(f'{op["name"]}: kernel policy matches the spec', False,
+            ktap.result(f'{op["name"]}: kernel policy matches the spec', False,
                  f'no do policy in {msgs}')
             continue
         want = expected_policy(spec, op)
@@ -194,7 +183,7 @@ def check_policy(ctrl, spec):
         extra = set(have) - set(want)
         if extra:
             diff.append(f'kernel accepts attributes the spec does not: {sorted(extra)}')
-        ktap(f'{op["name"]}: kernel policy matches the spec', not diff,
+        ktap.result(f'{op["name"]}: kernel policy matches the spec', not diff,
              '\n'.join(diff) or None)
 
 

@@ -174,7 +174,8 @@ guest_wait_ready() {
 # return its status; 124 if it did not finish in time.
 G_SEQ=0
 gcmd() {
-	local deadline=$((SECONDS + $1)) line
+	# The debug kernel runs everything several times slower.
+	local deadline=$((SECONDS + $1 * ${VHNET_TIME_SCALE:-1})) line
 	G_SEQ=$((G_SEQ + 1))
 	G_OUT=
 	# One line per command: the guest reads "ID COMMAND" lines.

@@ -278,6 +278,17 @@ static int vhnet_nl_id_attr(u8 cmd)
 	return 0;
 }
 
+/* Whether a tunables-set request names any tunable at all. */
+static bool vhnet_nl_any_tunable(struct genl_info *info)
+{
+	int i;
+
+	for (i = VHNET_A_TUNABLES_ID + 1; i <= VHNET_A_TUNABLES_MAX; i++)
+		if (info->attrs[i])
+			return true;
+	return false;
+}
+
 /*
  * Every doit that names an instance gets it here, looked up once in the
  * caller's netns and referenced, in info->user_ptr[0]; NULL when the
@@ -292,6 +303,12 @@ static int vhnet_nl_pre_doit(const struct vhnet_genl_op *ops,
 	struct vhnet_dev *dev;
 
 	info->user_ptr[0] = NULL;
+	/* Before the lookup, as the request is wrong whatever it names. */
+	if (info->genlhdr->cmd == VHNET_CMD_TUNABLES_SET &&
+	    !vhnet_nl_any_tunable(info)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no tunable given to set");
+		return -EINVAL;
+	}
 	if (!attr)
 		return 0;
 	dev = vhnet_dev_get(genl_info_net(info), nla_get_u32(attr));
@@ -511,8 +528,9 @@ static void vhnet_nl_update_u32(u32 *dst, const struct nlattr *attr)
 /*
  * The edit tunables-set makes, run by vhnet_dev_update_tunables() on a
  * copy of the current values under their lock: the tunables present in
- * the request (ranges are policy-checked), then worker-cpus against the
- * CPUs the instance's owner may use.
+ * the request (ranges are policy-checked), then the resulting worker-cpus
+ * against the CPUs the instance's owner may use (also when the request
+ * leaves worker-cpus as it was: the owner may have changed since).
  */
 static int vhnet_nl_update_tunables(struct vhnet_dev *dev,
 				    struct vhnet_tunables *t, void *arg)
@@ -529,11 +547,11 @@ static int vhnet_nl_update_tunables(struct vhnet_dev *dev,
 	vhnet_nl_update_u32(&t->busypoll_us, tb[VHNET_A_TUNABLES_BUSYPOLL_US]);
 	vhnet_nl_update_u32(&t->coalesce_pkts, tb[VHNET_A_TUNABLES_COALESCE_PKTS]);
 	vhnet_nl_update_u32(&t->coalesce_us, tb[VHNET_A_TUNABLES_COALESCE_US]);
-	if (!cpus)
-		return 0;
-	err = vhnet_nl_parse_cpus(info, &t->worker_cpus);
-	if (err)
-		return err;
+	if (cpus) {
+		err = vhnet_nl_parse_cpus(info, &t->worker_cpus);
+		if (err)
+			return err;
+	}
 	if (!vhnet_dev_cpus_usable(dev, &t->worker_cpus)) {
 		NL_SET_ERR_MSG_MOD(info->extack,
 				   "worker-cpus has none of the CPUs the instance's owner may run on");
@@ -545,18 +563,10 @@ static int vhnet_nl_update_tunables(struct vhnet_dev *dev,
 
 int vhnet_nl_tunables_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	bool any = false;
-	int i;
-
-	for (i = VHNET_A_TUNABLES_ID + 1; i <= VHNET_A_TUNABLES_MAX; i++)
-		any |= !!info->attrs[i];
-	if (!any) {
-		NL_SET_ERR_MSG_MOD(info->extack, "no tunable given to set");
-		return -EINVAL;
-	}
 	/*
 	 * No id: the module-wide defaults, which GENL_ADMIN_PERM leaves to
-	 * the init netns's admin.
+	 * the init netns's admin. (pre_doit refused a request with no
+	 * tunable.)
 	 */
 	return vhnet_dev_update_tunables(info->user_ptr[0],
 					 vhnet_nl_update_tunables, info);

@@ -127,6 +127,7 @@ for kver in $kvers; do
 			record FAIL "$kver $part vm: exit status $vm_status"
 			scripts/vm-post-mortem.sh "$out" "$vm_status"
 		fi
+		scripts/split-suite.sh "$out/files"
 		for f in "$out"/files/*.ktap; do
 			[ -e "$f" ] || continue
 			name=$(basename "$f" .ktap)

@@ -221,6 +221,9 @@ def malformed(g, fam, iid):
     r = g.do(fam, CMD_TUNABLES_SET, idattr)
     refused('tunables-set with nothing to set: EINVAL', r, errno.EINVAL,
             'no tunable given', unchanged=same())
+    r = g.do(fam, CMD_TUNABLES_SET, u32(A_ID, 0xfffffff0))
+    refused('tunables-set with nothing to set, for an id nobody has: EINVAL first',
+            r, errno.EINVAL, 'no tunable given', unchanged=same())
     r = g.do(fam, CMD_INSTANCE_GET, u32(A_ID, 0))
     refused('id 0: ERANGE', r, errno.ERANGE, 'out of range', offs=HDRS)
     r = g.do(fam, CMD_STATS_GET, u32(A_ID, 0xfffffff0))

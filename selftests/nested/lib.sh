@@ -111,7 +111,7 @@ guest_start() {
 	G_DIR=$dir
 	mkdir -p "$dir"
 	"$NESTED_DIR/run-guest" --dev "$dev" --tap "$tap" --queues "$queues" \
-		--dir "$dir" --addr "$GUEST_IP" --peer "$HOST_IP" --timeout 900 \
+		--dir "$dir" --addr "$GUEST_IP" --peer "$HOST_IP" --timeout $((900 * ${VHNET_TIME_SCALE:-1})) \
 		>"$dir/run-guest.log" 2>&1 &
 	G_RG=$!
 	G_QEMU=

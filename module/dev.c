@@ -25,6 +25,7 @@
 #include <linux/virtio_ring.h>
 #include <linux/xarray.h>
 #include <net/net_namespace.h>
+#include <net/xdp.h>
 
 #include "vhnet.h"
 
@@ -173,6 +174,11 @@ static int vhnet_queue_alloc(struct vhnet_dev *dev, unsigned int index)
 				       GFP_KERNEL_ACCOUNT);
 		if (!q->rxq)
 			return -ENOMEM;
+	} else {
+		q->tx_xdp = kmalloc_array(VHNET_TX_BATCH_MAX, sizeof(*q->tx_xdp),
+					  GFP_KERNEL_ACCOUNT);
+		if (!q->tx_xdp)
+			return -ENOMEM;
 	}
 	vhnet_vq_init(&q->vq, &dev->mem);
 	vhnet_worker_init(&q->worker, index == VHNET_VQ_RX ? vhnet_rx_work :
@@ -188,9 +194,12 @@ static void vhnet_queue_free(struct vhnet_queue *q)
 	kvfree(q->iov);
 	kvfree(q->heads);
 	kfree(q->rxq);
+	kfree(q->tx_xdp);
+	page_frag_cache_drain(&q->tx_frag);
 	q->iov = NULL;
 	q->heads = NULL;
 	q->rxq = NULL;
+	q->tx_xdp = NULL;
 }
 
 static int vhnet_open(struct inode *inode, struct file *file)

@@ -283,11 +283,11 @@ struct socket *vhnet_net_pass_begin(struct vhnet_queue *q)
 	if (!q->sock || !vhnet_vq_running(vq))
 		return NULL;
 
-	/* RX takes its batch into q->rxq: never more than it holds. */
+	/* A batch goes into q->rxq or q->tx_xdp: never more than they hold. */
 	if (q->index == VHNET_VQ_RX)
 		pass.batch = clamp_t(u32, READ_ONCE(t->rx_batch), 1, VHNET_RX_BATCH_MAX);
 	else
-		pass.batch = READ_ONCE(t->tx_batch);
+		pass.batch = clamp_t(u32, READ_ONCE(t->tx_batch), 1, VHNET_TX_BATCH_MAX);
 	pass.weight_pkts = READ_ONCE(t->weight_pkts);
 	pass.weight_bytes = READ_ONCE(t->weight_bytes);
 	pass.coalesce_pkts = READ_ONCE(t->coalesce_pkts);

@@ -14,6 +14,7 @@
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
+#include <linux/skbuff.h>
 #include <linux/types.h>
 
 #include "stats.h"
@@ -22,6 +23,7 @@
 
 struct mm_struct;
 struct net;
+struct xdp_buff;
 struct ptr_ring;
 struct socket;
 struct dentry;
@@ -32,9 +34,11 @@ struct dentry;
 
 /* Largest RX batch the per-queue array holds (rx_batch tunable maximum). */
 #define VHNET_RX_BATCH_MAX	256
+/* Largest TX batch: frames per sendmsg to the tap (tx_batch tunable maximum). */
+#define VHNET_TX_BATCH_MAX	256
 
 struct vhnet_tunables {
-	u32 tx_batch;		/* 1..256: TX chains taken per round before a used flush */
+	u32 tx_batch;		/* 1..256: TX frames per send to the tap (and per used flush) */
 	u32 rx_batch;		/* 1..256: packets dequeued from the tap per round */
 	/*
 	 * Per-pass budgets (vhost-net's weights): a queue that always has
@@ -100,6 +104,16 @@ struct vhnet_queue {
 	void **rxq;
 	unsigned int rxq_head;
 	unsigned int rxq_tail;
+
+	/*
+	 * TX: frames copied out of the guest into page fragments of tx_frag,
+	 * waiting to go to the tap together in one sendmsg (tx.c). Owned by
+	 * the worker under vq.mutex; always empty between passes.
+	 */
+	struct xdp_buff *tx_xdp;	/* VHNET_TX_BATCH_MAX entries */
+	unsigned int tx_nxdp;
+	u64 tx_xdp_bytes;		/* frame bytes of tx_xdp[0..tx_nxdp) */
+	struct page_frag_cache tx_frag;
 
 	/* Scratch for one pass, worker only (allocated at open). */
 	struct iovec *iov;		/* UIO_MAXIOV entries */

@@ -393,23 +393,35 @@ void vhnet_vq_discard(struct vhnet_vq *vq, unsigned int n)
 	vq->last_avail_idx -= n;
 }
 
-/* Fill used entries; the guest sees them at the next vhnet_vq_flush_used(). */
+/*
+ * The used ring's element, as the host keeps it: on a little-endian host
+ * (vq.h insists on one) a vhnet_vq_head is the ring's own layout, so a run
+ * of heads goes to the ring in one copy.
+ */
+static_assert(sizeof(struct vhnet_vq_head) == sizeof(struct vhnet_used_elem));
+static_assert(offsetof(struct vhnet_vq_head, id) == offsetof(struct vhnet_used_elem, id));
+static_assert(offsetof(struct vhnet_vq_head, len) == offsetof(struct vhnet_used_elem, len));
+
+/*
+ * Fill @n used entries, one copy per contiguous run (two when the batch
+ * wraps the ring); the guest sees them at the next vhnet_vq_flush_used().
+ */
 int vhnet_vq_add_used(struct vhnet_vq *vq, const struct vhnet_vq_head *heads,
 		      unsigned int n)
 {
 	struct vhnet_used_elem __user *ring = vhnet_used_ring(vq);
-	struct vhnet_used_elem e;
-	unsigned int i;
+	unsigned int start, run;
 
-	for (i = 0; i < n; i++) {
-		e.id = cpu_to_le32(heads[i].id);
-		e.len = cpu_to_le32(heads[i].len);
-		if (copy_to_user(ring + (vq->last_used_idx & (vq->num - 1)),
-				 &e, sizeof(e))) {
+	while (n) {
+		start = vq->last_used_idx & (vq->num - 1);
+		run = min(n, vq->num - start);
+		if (copy_to_user(ring + start, heads, run * sizeof(*heads))) {
 			vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_ACCESS);
 			return -EFAULT;
 		}
-		vq->last_used_idx++;
+		vq->last_used_idx += run;
+		heads += run;
+		n -= run;
 	}
 	return 0;
 }

@@ -166,7 +166,8 @@ static int vhnet_queue_alloc(struct vhnet_dev *dev, unsigned int index)
 	q->dev = dev;
 	q->index = index;
 	q->iov = kvmalloc_array(UIO_MAXIOV, sizeof(*q->iov), GFP_KERNEL_ACCOUNT);
-	q->heads = kvmalloc_array(UIO_MAXIOV, sizeof(*q->heads), GFP_KERNEL_ACCOUNT);
+	q->heads = kvmalloc_array(VHNET_HEADS_MAX, sizeof(*q->heads),
+				  GFP_KERNEL_ACCOUNT);
 	if (!q->iov || !q->heads)
 		return -ENOMEM;
 	if (index == VHNET_VQ_RX) {

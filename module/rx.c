@@ -152,16 +152,16 @@ void vhnet_rx_unproduce(struct vhnet_queue *q)
 
 /*
  * Collect guest buffers for datalen bytes: up to quota chains (1 without
- * mergeable buffers). On success q->heads[0..*nheads) and q->iov[0..*niov)
+ * mergeable buffers). On success heads[0..*nheads) and q->iov[0..*niov)
  * describe them, the last head's len trimmed to what the packet uses.
  * -EAGAIN: not enough buffers now; -E2BIG: the packet can never fit;
  * -EIO: the ring broke. On every error every chain taken is given back,
  * the malformed one included, so GET_VRING_BASE (and the next backend)
  * starts at the first buffer the guest did not get back.
  */
-static int vhnet_rx_get_bufs(struct vhnet_queue *q, size_t datalen,
-			     unsigned int quota, unsigned int *nheads,
-			     unsigned int *niov)
+static int vhnet_rx_get_bufs(struct vhnet_queue *q, struct vhnet_vq_head *heads,
+			     size_t datalen, unsigned int quota,
+			     unsigned int *nheads, unsigned int *niov)
 {
 	struct vhnet_vq *vq = &q->vq;
 	unsigned int h = 0, seg = 0, out, in;
@@ -193,8 +193,8 @@ static int vhnet_rx_get_bufs(struct vhnet_queue *q, size_t datalen,
 			goto discard;
 		}
 		len = iov_length(q->iov + seg, in);
-		q->heads[h].id = head;
-		q->heads[h].len = min(len, left);
+		heads[h].id = head;
+		heads[h].len = min(len, left);
 		left -= min(len, left);
 		seg += in;
 		h++;
@@ -251,12 +251,26 @@ static int vhnet_rx_one(struct vhnet_queue *q, struct socket *sock, void *ptr,
 	return 0;
 }
 
+/*
+ * End of a batch: the used entries of its packets go to the guest in one
+ * copy, then are published. False when that write broke the ring.
+ */
+static bool vhnet_rx_flush(struct vhnet_queue *q, unsigned int *nused,
+			   unsigned int *inbatch)
+{
+	bool ok = !vhnet_vq_add_used(&q->vq, q->heads, *nused);
+
+	*nused = 0;
+	vhnet_vq_flush_batch(&q->vq, inbatch, false);
+	return ok;
+}
+
 /* One pass: deliver what the tap has, bounded by weights and guest room. */
 void vhnet_rx_work(struct vhnet_worker *w)
 {
 	struct vhnet_queue *q = container_of(w, struct vhnet_queue, worker);
 	struct vhnet_vq *vq = &q->vq;
-	unsigned int pkts = 0, inbatch = 0, quota;
+	unsigned int pkts = 0, inbatch = 0, nused = 0, quota;
 	u64 bytes = 0, got = 0, got_bytes = 0;
 	bool requeue = false, tap_empty = false, wait_guest = false;
 	bool polled = false;
@@ -290,8 +304,12 @@ void vhnet_rx_work(struct vhnet_worker *w)
 		}
 		frame = vhnet_rx_frame_len(ptr);
 		sock_len = frame + q->sock_hlen;
-		r = vhnet_rx_get_bufs(q, sock_len + q->vhost_hlen, quota,
-				      &nheads, &niov);
+		/* Room for this packet's used entries after the batch's. */
+		if (nused + min(quota, vq->num) > VHNET_HEADS_MAX &&
+		    !vhnet_rx_flush(q, &nused, &inbatch))
+			break;
+		r = vhnet_rx_get_bufs(q, q->heads + nused, sock_len + q->vhost_hlen,
+				      quota, &nheads, &niov);
 		if (r == -EAGAIN) {
 			/* Wait for the guest, keeping the packet. */
 			if (vq->pass.busypoll_us && !polled) {
@@ -340,13 +358,13 @@ void vhnet_rx_work(struct vhnet_worker *w)
 						  r == -EINVAL ? VHNET_DROP_BAD_HDR :
 						  VHNET_DROP_TAP_ERR);
 			} else {
-				if (vhnet_vq_add_used(vq, q->heads, nheads))
-					break;
+				nused += nheads;
 				got++;
 				got_bytes += frame;
 				inbatch++;
-				if (inbatch >= vq->pass.batch)
-					vhnet_vq_flush_batch(vq, &inbatch, false);
+				if (inbatch >= vq->pass.batch &&
+				    !vhnet_rx_flush(q, &nused, &inbatch))
+					break;
 			}
 		}
 next:
@@ -356,6 +374,8 @@ next:
 			break;
 		}
 	}
+	if (vhnet_vq_add_used(vq, q->heads, nused))
+		inbatch = 0;
 	vhnet_vq_pass_end(vq, &inbatch, got, got_bytes);
 	/*
 	 * Tap drained: hook its wait queue again (this also catches a packet

@@ -36,6 +36,12 @@ struct dentry;
 #define VHNET_RX_BATCH_MAX	256
 /* Largest TX batch: frames per sendmsg to the tap (tx_batch tunable maximum). */
 #define VHNET_TX_BATCH_MAX	256
+/*
+ * Used entries a batch collects before they go to the guest in one copy:
+ * a whole RX batch of one-buffer packets plus one packet of the most
+ * buffers a packet may take (UIO_MAXIOV), or a whole TX batch.
+ */
+#define VHNET_HEADS_MAX		(UIO_MAXIOV + VHNET_RX_BATCH_MAX)
 
 struct vhnet_tunables {
 	u32 tx_batch;		/* 1..256: TX frames per send to the tap (and per used flush) */
@@ -117,7 +123,7 @@ struct vhnet_queue {
 
 	/* Scratch for one pass, worker only (allocated at open). */
 	struct iovec *iov;		/* UIO_MAXIOV entries */
-	struct vhnet_vq_head *heads;	/* UIO_MAXIOV entries */
+	struct vhnet_vq_head *heads;	/* VHNET_HEADS_MAX entries: a batch's used entries */
 };
 
 struct vhnet_dev {

@@ -65,7 +65,11 @@ raw=$out/results/bench-$(date -u +%Y%m%d-%H%M%S)-${mode%% *}.tsv
 {
 	echo "# mode: $mode"
 	echo "# vm: $(head -n 1 "$out/qemu.log" 2>/dev/null | sed 's/^vm: //')"
-	echo "# module: $(git describe --always --dirty 2>/dev/null || echo unknown)"
+	# What ran is the module's source: say whether it differs from HEAD
+	# (edits elsewhere, e.g. documentation, do not matter here).
+	src=modified
+	git diff --quiet HEAD -- module include Kbuild 2>/dev/null && src=clean
+	echo "# module: $(git rev-parse --short HEAD 2>/dev/null || echo unknown), sources $src"
 	echo "# rounds: $rounds, window ${BENCH_SECS:-10} s after ${BENCH_WARMUP:-2} s warm-up, wall ${wall} s"
 	cat "$out/files/bench.tsv" 2>/dev/null || true
 } >"$raw"

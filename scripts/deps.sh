@@ -25,6 +25,8 @@ base_pkgs=(
 	dkms
 	flex bison libelf-dev libssl-dev bc
 	sparse shellcheck
+	# make bench: testpmd (in dpdk-dev), its virtio-user driver, xdp-filter
+	dpdk-dev librte-net-virtio23 librte-mempool-ring23 xdp-tools
 )
 
 pkg_installed() {

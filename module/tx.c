@@ -248,8 +248,8 @@ static enum vhnet_tx_result vhnet_tx_one(struct vhnet_queue *q,
 
 /*
  * End of a batch: the tap gets the batched frames, then the guest gets all
- * the batch's chains back in one used-ring write. False when that write
- * broke the ring.
+ * the batch's chains back in one used-ring write (one entry with
+ * VIRTIO_F_IN_ORDER). False when that write broke the ring.
  */
 static bool vhnet_tx_flush(struct vhnet_queue *q, struct vhnet_tx_pass *tp,
 			   bool final)
@@ -260,7 +260,7 @@ static bool vhnet_tx_flush(struct vhnet_queue *q, struct vhnet_tx_pass *tp,
 
 	vhnet_tx_send_batch(q, tp);
 	tp->nheads = 0;
-	ok = !vhnet_vq_add_used(vq, q->heads, n);
+	ok = !vhnet_vq_add_used_whole(vq, q->heads, n);
 	if (!ok)
 		n = 0;
 	if (final)

@@ -426,6 +426,26 @@ int vhnet_vq_add_used(struct vhnet_vq *vq, const struct vhnet_vq_head *heads,
 	return 0;
 }
 
+/*
+ * Give back @n chains the device consumed whole (TX: the guest ignores the
+ * length). With VIRTIO_F_IN_ORDER the guest knows that buffers come back
+ * in the order it made them available, so one entry says it all: the last
+ * head of the batch, in the slot of the first, with the used index moving
+ * by @n (the virtio spec's "In-order use of descriptors"; vhost-net's
+ * in-order TX does the same since 6.17). The slots it skips are never
+ * read by the guest. Without IN_ORDER, every chain gets its entry.
+ */
+int vhnet_vq_add_used_whole(struct vhnet_vq *vq,
+			    const struct vhnet_vq_head *heads, unsigned int n)
+{
+	if (!n || !vhnet_vq_has(vq, VIRTIO_F_IN_ORDER))
+		return vhnet_vq_add_used(vq, heads, n);
+	if (vhnet_vq_add_used(vq, &heads[n - 1], 1))
+		return -EFAULT;
+	vq->last_used_idx += n - 1;
+	return 0;
+}
+
 /* Publish the used entries filled so far. */
 static int vhnet_vq_flush_used(struct vhnet_vq *vq)
 {

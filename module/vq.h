@@ -226,6 +226,8 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 void vhnet_vq_discard(struct vhnet_vq *vq, unsigned int n);
 int vhnet_vq_add_used(struct vhnet_vq *vq, const struct vhnet_vq_head *heads,
 		      unsigned int n);
+int vhnet_vq_add_used_whole(struct vhnet_vq *vq,
+			    const struct vhnet_vq_head *heads, unsigned int n);
 void vhnet_vq_disable_notify(struct vhnet_vq *vq);
 bool vhnet_vq_enable_notify(struct vhnet_vq *vq);
 bool vhnet_vq_avail_empty(struct vhnet_vq *vq);

@@ -13,6 +13,10 @@
 #   ROUNDS=N (5)         BENCH_SECS=S (10: measured window per workload)
 #   BENCH_WARMUP=S (2)   BENCH_ICOUNT=1: deterministic mode (below)
 #   BENCH_EXTRA="fakeguest nested": also the older, secondary workloads
+#   BENCH_BACKENDS, BENCH_WORKLOADS, BENCH_PROFILE=1: which backends (e.g.
+#   the tx-batch sweep "vhost-net vhnet-txb1 vhnet-txb16 vhnet-txb256"),
+#   which workloads, and a perf profile of each window
+#   (selftests/bench-in-vm.sh)
 #   KVER=... (default: the newest 6.12)   VM_QEMU (10.0)  VM_SMP (2)
 #
 # Normal mode: QEMU 10.0, multi-threaded TCG, 2 vCPUs; guest time is host
@@ -49,14 +53,17 @@ fi
 # Per backend and round: two testpmd starts (10-15 s each) plus warm-up
 # and window per workload; generous, icount mode is slower.
 per=$(( 2 * (40 + ${BENCH_WARMUP:-2} + ${BENCH_SECS:-10}) ))
-timeout=$((600 + 3 * rounds * per * 3))
+nb=$(echo "${BENCH_BACKENDS:-vhost-net vhnet vhnet-tuned}" | wc -w)
+timeout=$((600 + nb * rounds * per * 3))
 
 start=$SECONDS
 rc=0
 VM_QUIET=1 selftests/vm/run --kver "$kver" --out "$out" --mem 1024 --timeout "$timeout" -- \
 	env VHNET_KO="$ko" VHNET_BIN="$bin" ROUNDS="$rounds" \
 	BENCH_SECS="${BENCH_SECS:-10}" BENCH_WARMUP="${BENCH_WARMUP:-2}" \
-	BENCH_EXTRA="${BENCH_EXTRA:-}" selftests/bench-in-vm.sh || rc=$?
+	BENCH_EXTRA="${BENCH_EXTRA:-}" BENCH_BACKENDS="${BENCH_BACKENDS:-}" \
+	BENCH_WORKLOADS="${BENCH_WORKLOADS:-}" BENCH_PROFILE="${BENCH_PROFILE:-}" \
+	selftests/bench-in-vm.sh || rc=$?
 wall=$((SECONDS - start))
 
 # The raw TSV, kept with what produced it: "# key: value" lines first.
@@ -75,6 +82,12 @@ raw=$out/results/bench-$(date -u +%Y%m%d-%H%M%S)-${mode%% *}.tsv
 } >"$raw"
 python3 scripts/bench-report.py "$raw"
 echo "raw: $raw (testpmd logs: $out/files/logs)"
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	for f in "$out"/files/profile-*.txt; do
+		[ -e "$f" ] && cp "$f" "${raw%.tsv}-${f##*/}"
+	done
+	echo "profiles: ${raw%.tsv}-profile-*.txt"
+fi
 if [ "$rc" != 0 ]; then
 	echo "bench: the VM run failed ($rc); see $out/console.log" >&2
 	exit "$rc"

@@ -27,6 +27,8 @@ base_pkgs=(
 	sparse shellcheck
 	# make bench: testpmd (in dpdk-dev), its virtio-user driver, xdp-filter
 	dpdk-dev librte-net-virtio23 librte-mempool-ring23 xdp-tools
+	# make bench BENCH_PROFILE=1
+	linux-perf
 )
 
 pkg_installed() {

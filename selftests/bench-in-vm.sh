@@ -25,6 +25,13 @@
 #   ROUNDS (5)  BENCH_SECS (10, the measured window)  BENCH_WARMUP (2)
 #   BENCH_EXTRA: "fakeguest" and/or "nested" add the older, secondary
 #   workloads (selftests/fakeguest, the nested QEMU guest's iperf3)
+#   BENCH_BACKENDS ("vhost-net vhnet vhnet-tuned"): besides those three,
+#   vhnet-txbN and vhnet-rxbN are vhnet's defaults with tx-batch or
+#   rx-batch N (the sweep of Documentation/tuning.md)
+#   BENCH_WORKLOADS ("tx64 rx60")
+#   BENCH_PROFILE=1: each window is also sampled by perf (cpu-clock, every
+#   CPU; under -icount, samples fall in proportion to instructions) and
+#   $VHNET_OUT/profile-ROUND-BACKEND-WORKLOAD.txt holds the report
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -33,6 +40,9 @@ rounds=${ROUNDS:-5}
 secs=${BENCH_SECS:-10}
 warmup=${BENCH_WARMUP:-2}
 extra=${BENCH_EXTRA:-}
+read -r -a backends <<<"${BENCH_BACKENDS:-vhost-net vhnet vhnet-tuned}"
+read -r -a workloads <<<"${BENCH_WORKLOADS:-tx64 rx60}"
+profile=${BENCH_PROFILE:-}
 tsv=$out/bench.tsv
 logs=$out/logs
 ctl=$top/tools/vhnetctl/vhnetctl
@@ -87,14 +97,20 @@ ip tuntap add dev "$tap" mode tap vnet_hdr
 ip link set "$tap" up
 xdp-filter load -m native -p deny -f ethernet "$tap"
 
-# What "tuned" means: see Documentation/tuning.md.
+# What "tuned" means: see Documentation/tuning.md. Every vhnet variant
+# starts from the defaults.
 tune()
 {
+	[ "$1" = vhost-net ] && return 0
+	"$ctl" set default tx-batch 64 rx-batch 64 busypoll-us 0 weight-pkts 256 \
+		coalesce-pkts 0 coalesce-us 0 >/dev/null
 	case "$1" in
-	vhnet) "$ctl" set default tx-batch 64 rx-batch 64 busypoll-us 0 \
-		coalesce-pkts 0 coalesce-us 0 >/dev/null ;;
+	vhnet) ;;
 	vhnet-tuned) "$ctl" set default tx-batch 256 rx-batch 256 \
 		weight-pkts 1024 coalesce-pkts 32 coalesce-us 50 >/dev/null ;;
+	vhnet-txb[0-9]*) "$ctl" set default tx-batch "${1#vhnet-txb}" >/dev/null ;;
+	vhnet-rxb[0-9]*) "$ctl" set default rx-batch "${1#vhnet-rxb}" >/dev/null ;;
+	*) echo "bench: unknown backend $1" >&2; return 1 ;;
 	esac
 }
 
@@ -178,7 +194,12 @@ measure() {
 	local round=$1 backend=$2 w=$3 counter=$4 tids=$5 c0 c1 n0 n1 t0 t1 pkts
 	sleep "$warmup"
 	t0=$EPOCHREALTIME; c0=$($counter); n0=$(worker_ns "$tids")
-	sleep "$secs"
+	if [ -n "$profile" ]; then
+		perf record -q -e cpu-clock -F 499 -a -g -o "$logs/$round-$backend-$w.perf" \
+			-- sleep "$secs" 2>>"$logs/perf.err" || return 1
+	else
+		sleep "$secs"
+	fi
 	t1=$EPOCHREALTIME; c1=$($counter); n1=$(worker_ns "$tids")
 	pkts=$((c1 - c0))
 	[ "$pkts" -gt 0 ] || { echo "bench: $w on $backend moved no packets" >&2; return 1; }
@@ -260,17 +281,33 @@ fakeguest_rate()
 		done
 }
 
+# Where the worker's samples went: by thread name and symbol, flat, so the
+# backends compare function by function (a worker's name is its comm).
+profile_reports() {
+	local f
+	for f in "$logs"/*.perf; do
+		[ -e "$f" ] || continue
+		perf report -i "$f" --stdio --no-children -g none --sort comm,sym \
+			--percent-limit 0.3 >"$out/profile-$(basename "$f" .perf).txt" 2>>"$logs/perf.err" ||
+			return 1
+	done
+}
+
 failed=0
-backends=(vhost-net vhnet vhnet-tuned)
 for round in $(seq "$rounds"); do
 	# Rotate the order so no backend always runs first (or last).
 	n=${#backends[@]}
 	for i in $(seq 0 $((n - 1))); do
 		b=${backends[$(((i + round) % n))]}
-		tune "$b"
+		tune "$b" || { failed=1; continue; }
 		echo "# round $round: $b" >&2
-		tx64 "$round" "$b" || failed=1
-		rx60 "$round" "$b" || failed=1
+		for w in "${workloads[@]}"; do
+			case "$w" in
+			tx64) tx64 "$round" "$b" || failed=1 ;;
+			rx60) rx60 "$round" "$b" || failed=1 ;;
+			*) echo "bench: unknown workload $w" >&2; failed=1 ;;
+			esac
+		done
 		case " $extra " in *" fakeguest "*) fakeguest_rate "$b" "$round" || failed=1 ;; esac
 		case " $extra " in *" nested "*)
 			"$here/nested/bench.sh" "$b" "$round" >>"$tsv" || failed=1 ;;
@@ -278,4 +315,7 @@ for round in $(seq "$rounds"); do
 	done
 done
 tune vhnet
+if [ -n "$profile" ]; then
+	profile_reports || failed=1
+fi
 exit "$failed"

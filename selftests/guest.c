@@ -281,6 +281,8 @@ int gvq_reset(struct gvq *vq, unsigned int num, u16 base, bool event_idx)
 	vq->vr.used->idx = base;
 	vq->fifo_head = 0;
 	vq->fifo_len = 0;
+	vq->fifo_peek = 0;
+	vq->batch_left = 0;
 	vq->kicks = 0;
 	return 0;
 }
@@ -453,6 +455,37 @@ bool gvq_publish(struct gvq *vq)
 	return kick && !gvq_kick(vq);
 }
 
+/* The next used buffer of an IN_ORDER ring; one is published. */
+static int gvq_get_used_in_order(struct gvq *vq, u32 *id, u32 *len)
+{
+	unsigned int k, posted = vq->fifo_len - vq->fifo_peek;
+	u16 head;
+
+	if (!vq->batch_left) {
+		const struct vring_used_elem *e =
+			&vq->vr.used->ring[vq->last_used % vq->num];
+		unsigned int span = gvq_used_pending(vq);
+
+		if (span > posted)
+			span = posted;
+		/* The batch ends at the entry's id: find how far that is. */
+		for (k = 0; k < span; k++)
+			if (vq->fifo[(vq->fifo_head + vq->fifo_peek + k) % vq->num] == e->id)
+				break;
+		if (k == span)
+			return -EPROTO;
+		vq->batch_left = k + 1;
+		vq->batch_len = e->len;
+	}
+	head = vq->fifo[(vq->fifo_head + vq->fifo_peek) % vq->num];
+	vq->batch_left--;
+	*id = head;
+	*len = vq->batch_left ? vq->tok[head].len : vq->batch_len;
+	vq->fifo_peek++;
+	vq->last_used++;
+	return 0;
+}
+
 int gvq_get_used(struct gvq *vq, u32 *id, u32 *len, int ms)
 {
 	u64 end = guest_now_ms() + ms;
@@ -466,6 +499,8 @@ int gvq_get_used(struct gvq *vq, u32 *id, u32 *len, int ms)
 		/* The call may be suppressed: look again every millisecond. */
 		poll(&p, 1, 1);
 	}
+	if (vq->in_order)
+		return gvq_get_used_in_order(vq, id, len);
 	e = &vq->vr.used->ring[vq->last_used % vq->num];
 	*id = e->id;
 	*len = e->len;
@@ -482,6 +517,8 @@ int gvq_check_order(const struct gvq *vq, u32 id)
 
 void gvq_complete(struct gvq *vq, u32 id)
 {
+	if (vq->fifo_peek)
+		vq->fifo_peek--;
 	vq->fifo_head = (vq->fifo_head + 1) % vq->num;
 	vq->fifo_len--;
 	gvq_free(vq, id);
@@ -493,9 +530,12 @@ int gvq_reap(struct gvq *vq)
 	u32 id, len;
 
 	while (gvq_used_pending(vq)) {
-		if (gvq_check_order(vq, vq->vr.used->ring[vq->last_used % vq->num].id))
+		/* In order, gvq_get_used checks that the entry fits its batch. */
+		if (!vq->in_order &&
+		    gvq_check_order(vq, vq->vr.used->ring[vq->last_used % vq->num].id))
 			return -EPROTO;
-		gvq_get_used(vq, &id, &len, 0);
+		if (gvq_get_used(vq, &id, &len, 0))
+			return -EPROTO;
 		gvq_complete(vq, id);
 		n++;
 	}

@@ -135,6 +135,17 @@ struct gvq {
 	unsigned int max_num;	/* what the ring's memory and tok/fifo hold */
 	struct vring vr;
 	bool event_idx;		/* VIRTIO_RING_F_EVENT_IDX negotiated */
+	/*
+	 * VIRTIO_F_IN_ORDER negotiated: one used entry may stand for a batch
+	 * (its id the batch's last head, in the slot of the first; the used
+	 * index moves by the batch's size). batch_left heads of the last
+	 * entry read are still to be handed out, the last with batch_len.
+	 */
+	bool in_order;
+	u16 batch_left;
+	u32 batch_len;
+	/* Heads gvq_get_used handed out that gvq_complete has not retired. */
+	unsigned int fifo_peek;
 	u16 avail_idx;		/* shadow of avail->idx */
 	u16 kicked_idx;		/* avail->idx at the last kick decision */
 	u16 last_used;		/* next used entry to consume */
@@ -198,7 +209,12 @@ void gvq_push_head(struct gvq *vq, u16 head);
 bool gvq_publish(struct gvq *vq);
 /* Kick, whatever the device asked for. 0 or -errno. */
 int gvq_kick(struct gvq *vq);
-/* Wait up to ms for a used entry; 0 and id/len filled, or -ETIMEDOUT. */
+/*
+ * Wait up to ms for the next used buffer; 0 and id/len filled, or
+ * -ETIMEDOUT. With in_order, a buffer a batch entry skipped comes back with
+ * the length it was posted with (as Linux's driver reports it), and an
+ * entry whose id is not among the heads its batch can cover is -EPROTO.
+ */
 int gvq_get_used(struct gvq *vq, u32 *id, u32 *len, int ms);
 /* Is id the oldest posted head? 0, -ENOENT (none posted) or -EPROTO. */
 int gvq_check_order(const struct gvq *vq, u32 id);

@@ -47,20 +47,4 @@
 }
 #endif
 
-/*
- * page_frag_cache_drain() (6.9) gives a page fragment cache's page back
- * when its owner goes; before it the cache's owner did so by hand.
- */
-#ifndef VHNET_HAVE_PAGE_FRAG_CACHE_DRAIN
-#include <linux/gfp.h>
-#include <linux/mm.h>
-static inline void page_frag_cache_drain(struct page_frag_cache *nc)
-{
-	if (!nc->va)
-		return;
-	__page_frag_cache_drain(virt_to_head_page(nc->va), nc->pagecnt_bias);
-	nc->va = NULL;
-}
-#endif
-
 #endif /* _VHNET_COMPAT_H */

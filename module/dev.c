@@ -202,7 +202,7 @@ static void vhnet_queue_free(struct vhnet_queue *q)
 	kvfree(q->heads);
 	kfree(q->rxq);
 	kfree(q->tx_xdp);
-	page_frag_cache_drain(&q->tx_frag);
+	vhnet_tx_page_release(&q->tx_page);
 	q->iov = NULL;
 	q->heads = NULL;
 	q->rxq = NULL;

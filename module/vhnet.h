@@ -86,6 +86,18 @@ enum vhnet_backend {
 	VHNET_BACKEND_TAP,	/* macvtap/ipvtap queue: tap_get_socket() */
 };
 
+/*
+ * The page batched TX frames are carved from (tx.c). The queue holds @bias
+ * of the page's references; every frame handed to the tap takes one of
+ * them along, and the tap drops it when it is done with the frame.
+ */
+struct vhnet_tx_page {
+	struct page *page;
+	unsigned int size;	/* bytes in the page */
+	unsigned int offset;	/* first free byte */
+	unsigned int bias;
+};
+
 /* One virtqueue of the pair, with its thread and its side of the tap. */
 struct vhnet_queue {
 	struct vhnet_vq vq;
@@ -112,14 +124,14 @@ struct vhnet_queue {
 	unsigned int rxq_tail;
 
 	/*
-	 * TX: frames copied out of the guest into page fragments of tx_frag,
-	 * waiting to go to the tap together in one sendmsg (tx.c). Owned by
-	 * the worker under vq.mutex; always empty between passes.
+	 * TX: frames copied out of the guest into tx_page, waiting to go to
+	 * the tap together in one sendmsg (tx.c). Owned by the worker under
+	 * vq.mutex; tx_xdp is always empty between passes.
 	 */
 	struct xdp_buff *tx_xdp;	/* VHNET_TX_BATCH_MAX entries */
 	unsigned int tx_nxdp;
 	u64 tx_xdp_bytes;		/* frame bytes of tx_xdp[0..tx_nxdp) */
-	struct page_frag_cache tx_frag;
+	struct vhnet_tx_page tx_page;
 
 	/* Scratch for one pass, worker only (allocated at open). */
 	struct iovec *iov;		/* UIO_MAXIOV entries */
@@ -206,6 +218,7 @@ struct socket *vhnet_net_pass_begin(struct vhnet_queue *q);
 
 /* tx.c */
 void vhnet_tx_work(struct vhnet_worker *w);
+void vhnet_tx_page_release(struct vhnet_tx_page *p);
 
 /* rx.c */
 void vhnet_rx_work(struct vhnet_worker *w);

@@ -8,6 +8,7 @@ rounds, then the per-round ratios backend / vhost-net (each round's pair
 ran in the same VM minutes apart), as median and min..max, and in how many
 rounds the backend was better. Metrics ending in _pps: higher is better;
 _ns_per_pkt (worker CPU time per packet): lower is better."""
+import re
 import statistics
 import sys
 from collections import defaultdict
@@ -49,8 +50,15 @@ def rank(metric):
 
 
 metrics = sorted({m for m, _ in vals}, key=rank)
-backends = sorted({b for _, b in vals},
-                  key=lambda b: ORDER.index(b) if b in ORDER else len(ORDER))
+def backend_key(b):
+    """The fixed order first, then sweep variants (vhnet-txbN) by name and N."""
+    if b in ORDER:
+        return (ORDER.index(b), "", 0)
+    m = re.fullmatch(r"(.*?)(\d+)", b)
+    return (len(ORDER), m.group(1), int(m.group(2))) if m else (len(ORDER), b, 0)
+
+
+backends = sorted({b for _, b in vals}, key=backend_key)
 secondary_noted = False
 for m in metrics:
     if rank(m)[0] == 1 and not secondary_noted:

@@ -286,12 +286,16 @@ fakeguest_rate()
 
 # Where the worker's samples went: by thread name and symbol, flat, so the
 # backends compare function by function (a worker's name is its comm).
+# Debian's System.map is a stub and this perf finds no vmlinux: the core
+# kernel's names come from this boot's kallsyms.
 profile_reports() {
 	local f
+	cp /proc/kallsyms "$logs/kallsyms"
 	for f in "$logs"/*.perf; do
 		[ -e "$f" ] || continue
-		perf report -i "$f" --stdio --no-children -g none --sort comm,sym \
-			--percent-limit 0.3 >"$out/profile-$(basename "$f" .perf).txt" 2>>"$logs/perf.err" ||
+		perf report -i "$f" --kallsyms="$logs/kallsyms" --stdio --no-children \
+			-g none --sort comm,sym --percent-limit 0.3 \
+			>"$out/profile-$(basename "$f" .perf).txt" 2>>"$logs/perf.err" ||
 			return 1
 	done
 }

@@ -18,6 +18,8 @@ debug=0
 results=$top/.cache/check/results
 mkdir -p "$(dirname "$results")"
 : >"$results"
+why=$top/.cache/check/why
+: >"$why"
 export RESULTS=$results
 
 record() {
@@ -70,8 +72,11 @@ fi
 # Count one test program's KTAP: top-level "ok"/"not ok" lines; a SKIP of a
 # test make check needs is a failure; a plan not met or a bad exit status
 # with no failed case is a failure of its own.
+# A failed case's own lines (those since the previous result, at most
+# 25) go to $why, which the summary prints: CI shows the end of its log.
 count_ktap() {
 	local kver=$1 name=$2 file=$3 rc=$4 plan seen=0 bad=0 line res desc
+	local block=() from
 	if [ ! -s "$file" ]; then
 		record FAIL "$kver $name: no output"
 		return
@@ -87,8 +92,17 @@ count_ktap() {
 			fi
 			[ "$res" = PASS ] || bad=1
 			record "$res" "$kver $name: $desc"
+			if [ "$res" = FAIL ]; then
+				from=$((${#block[@]} > 25 ? ${#block[@]} - 25 : 0))
+				{
+					echo "--- $kver $name: $desc"
+					printf '%s\n' "${block[@]:from}" "$line"
+				} >>"$why"
+			fi
 			seen=$((seen + 1))
+			block=()
 			;;
+		*) block+=("$line") ;;
 		esac
 	done <"$file"
 	plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$file" | head -n 1)
@@ -163,6 +177,10 @@ fi
 
 step summary
 grep -v '^PASS' "$results" || true
+if [ -s "$why" ]; then
+	echo "what the failed cases printed:"
+	sed 's/^/    /' "$why"
+fi
 passed=$(grep -c '^PASS' "$results")
 failed=$(grep -vc '^PASS' "$results")
 for t in "${times[@]}"; do

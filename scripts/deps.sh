@@ -29,6 +29,8 @@ base_pkgs=(
 	dpdk-dev librte-net-virtio23 librte-mempool-ring23 xdp-tools
 	# make bench BENCH_PROFILE=1
 	linux-perf
+	# make bench's plots (scripts/bench-report.py --plot)
+	python3-matplotlib
 )
 
 pkg_installed() {

@@ -28,7 +28,7 @@
 #define RX_BUFS		128
 #define RX_BUF_LEN	1536
 /* Both rings, then the RX buffers: one region per instance. */
-#define MEM_BYTES	(1u << 20)
+#define MEM_BYTES	(1024 * 1024)
 #define MAX_INSTANCES	256
 #define HDR_LEN		((int)sizeof(struct virtio_net_hdr_mrg_rxbuf))
 
@@ -129,7 +129,8 @@ int main(int argc, char **argv)
 	sigset_t block, old;
 	int n, i, e;
 
-	if (argc != 4 || (n = atoi(argv[3])) < 1 || n > MAX_INSTANCES) {
+	n = argc == 4 ? atoi(argv[3]) : 0;
+	if (n < 1 || n > MAX_INSTANCES) {
 		fprintf(stderr, "usage: %s DEVICE TAP N (1..%d)\n", argv[0],
 			MAX_INSTANCES);
 		return 2;

@@ -175,7 +175,7 @@ guest_wait_ready() {
 G_SEQ=0
 gcmd() {
 	# The debug kernel runs everything several times slower.
-	local deadline=$((SECONDS + $1 * ${VHNET_TIME_SCALE:-1})) line
+	local deadline=$((SECONDS + $1 * ${VHNET_TIME_SCALE:-1})) line mine=0
 	G_SEQ=$((G_SEQ + 1))
 	G_OUT=
 	# One line per command: the guest reads "ID COMMAND" lines.
@@ -183,10 +183,14 @@ gcmd() {
 	while [ "$SECONDS" -lt "$deadline" ]; do
 		if ctl_read; then
 			line=$CTL_LINE
+			# Only this command's output: a command that timed out
+			# before answers late, between its own BEGIN and DONE.
 			case "$line" in
 			"@@DONE $G_SEQ "*) return "${line##* }" ;;
-			"@@DONE "* | "@@READY "*) ;;
-			*) G_OUT+="$line"$'\n' ;;
+			"@@BEGIN $G_SEQ") mine=1 ;;
+			"@@BEGIN "* | "@@DONE "*) mine=0 ;;
+			"@@READY "*) ;;
+			*) [ "$mine" = 0 ] || G_OUT+="$line"$'\n' ;;
 			esac
 		elif ! kill -0 "$G_RG" 2>/dev/null; then
 			diag "the guest's QEMU exited at $(date +%T) during: $2" \

@@ -157,15 +157,18 @@ tp_log=
 # busy-polling forwarder do not share a CPU. Returns once forwarding runs
 # (first statistics block).
 testpmd_start() {
-	local dev=$1 tap=$3 queues=$4 deadline
+	local dev=$1 tap=$3 queues=$4 deadline mbufs=8192
 	tp_log=$2
 	shift 4
+	# Enough to fill every RX ring (1024 each) and the TX rings twice;
+	# 16384 mbufs of 2176 B fit testpmd's 64 MiB (8192 per queue did not).
+	[ "$queues" = 1 ] || mbufs=16384
 	# shellcheck disable=SC2016 # $1.. are the inner shell's
 	unshare -m sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' - "$work/pmds" "$pmds" \
 		dpdk-testpmd -l 0-1 --no-pci -m 64 --no-telemetry --file-prefix=bench \
 		--vdev="virtio_user0,path=$dev,queues=$queues,queue_size=1024,iface=$tap,mac=$lat_mac" -- \
 		--txq="$queues" --rxq="$queues" \
-		--total-num-mbufs=$((8192 * queues)) --stats-period=1 "$@" >"$tp_log" 2>&1 &
+		--total-num-mbufs="$mbufs" --stats-period=1 "$@" >"$tp_log" 2>&1 &
 	tp_pid=$!
 	deadline=$((SECONDS + 300))
 	until grep -q 'Port statistics' "$tp_log"; do

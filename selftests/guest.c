@@ -44,6 +44,14 @@ double guest_now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+unsigned int guest_time_scale(void)
+{
+	const char *v = getenv("VHNET_TIME_SCALE");
+	int n = v ? atoi(v) : 1;
+
+	return n > 0 ? n : 1;
+}
+
 /* Close *fd if open and mark it closed: teardown may run twice. */
 static void close_fd(int *fd)
 {

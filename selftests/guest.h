@@ -37,6 +37,11 @@ typedef __u64 u64;
 
 u64 guest_now_ms(void);
 double guest_now_s(void);
+/*
+ * VHNET_TIME_SCALE (make check-debug sets it): how many times slower this
+ * kernel runs the tests; at least 1.
+ */
+unsigned int guest_time_scale(void);
 /* Write s to a (proc or sys) file; 0 or -errno. */
 int guest_write_file(const char *path, const char *s);
 /* Has the eventfd fired within ms? Consumes the count. */

@@ -383,11 +383,21 @@ next:
 	 * guest's kick brings us back; the tap wakes us only once its queue
 	 * is full, so packets arriving meanwhile cost no wakeups.
 	 */
-	if (tap_empty)
+	if (tap_empty) {
 		vhnet_poll_start(&q->sock_poll, sock->file);
-	else if (wait_guest)
+	} else if (wait_guest) {
 		vhnet_poll_start_filtered(&q->sock_poll, sock->file,
 					  vhnet_rx_tap_full, q);
+		/*
+		 * The ring may have filled between our look and the hook,
+		 * and the wakeup for that has come and gone: the tap would
+		 * then refuse everything new (its own tx_dropped) instead
+		 * of our dropping the oldest, until the guest kicks. Look
+		 * again now that the hook is in place (BHs off, as above).
+		 */
+		if (ptr_ring_full_bh(q->rx_ring))
+			requeue = true;
+	}
 out:
 	mutex_unlock(&vq->mutex);
 	if (requeue)

@@ -20,6 +20,10 @@ mkdir -p "$(dirname "$results")"
 : >"$results"
 why=$top/.cache/check/why
 : >"$why"
+# What a dead or hung test VM left behind (scripts/vm-post-mortem.sh),
+# printed again at the very end: CI shows the end of its log.
+dead=$top/.cache/check/post-mortems
+: >"$dead"
 export RESULTS=$results
 
 record() {
@@ -147,7 +151,10 @@ for kver in $kvers; do
 			record PASS "$kver $part vm: suite ran to the end"
 		else
 			record FAIL "$kver $part vm: exit status $vm_status"
-			scripts/vm-post-mortem.sh "$out" "$vm_status"
+			{
+				echo "--- $kver $part part:"
+				scripts/vm-post-mortem.sh "$out" "$vm_status"
+			} | tee -a "$dead"
 		fi
 		scripts/split-suite.sh "$out/files"
 		for f in "$out"/files/*.ktap; do
@@ -180,6 +187,10 @@ grep -v '^PASS' "$results" || true
 if [ -s "$why" ]; then
 	echo "what the failed cases printed:"
 	sed 's/^/    /' "$why"
+fi
+if [ -s "$dead" ]; then
+	echo "what the test VMs that died or hung left behind:"
+	sed 's/^/    /' "$dead"
 fi
 passed=$(grep -c '^PASS' "$results")
 failed=$(grep -vc '^PASS' "$results")

@@ -1076,12 +1076,22 @@ static double vq_mutex_wait_ms(struct guest *g, unsigned int q, u64 since,
  */
 /*
  * Whether the held batch still fits back depends on how full the tap's
- * ring is at the detach, which the worker and the injector race for: a
- * round that happens to find room proves nothing, so flood and detach up
- * to DETACH_ROUNDS times until a round loses packets. The identity holds
- * over all rounds together.
+ * ring is at the detach. Each time the ring fills, the starved worker
+ * drops what it holds and takes a fresh batch (rx-batch), which
+ * leaves exactly that many slots free: the batch fits back unless packets
+ * arrived after that. When the injector and the worker share a CPU, the
+ * flood ends with the ring full and the worker's answer comes during the
+ * quiet time, so no packet follows it: the detach loses nothing. A
+ * top-up of half a batch, a packet at a time with room for the worker to
+ * answer a full ring, leaves the ring short of the held batch whatever
+ * the flood left (unless that was exactly half a batch). A round that
+ * finds room still proves nothing, so flood and detach up to
+ * DETACH_ROUNDS times until one loses packets. The identity holds over
+ * all rounds together.
  */
 #define DETACH_ROUNDS	8
+#define DETACH_BATCH	64
+#define DETACH_TOPUP	(DETACH_BATCH / 2)
 
 TEST_F_TIMEOUT(acct, rx_detach_counts_held, 180)
 {
@@ -1090,16 +1100,24 @@ TEST_F_TIMEOUT(acct, rx_detach_counts_held, 180)
 	unsigned int i, round;
 	struct cstats s0, s1;
 	struct qcount c;
+	char out[256];
 	int r;
 
+	ASSERT_EQ(0, ctl(g, out, sizeof(out), "set %u rx-batch %u", g->id,
+			 DETACH_BATCH)) TH_LOG("%s", out);
 	ASSERT_EQ(0, stats_read(g, &s0));
 	for (round = 0; round < DETACH_ROUNDS; round++) {
-		for (i = 0; i < FLOOD / 4; i++) {
+		for (i = 0; i < FLOOD / 4 + DETACH_TOPUP; i++) {
+			/* The flood, a quiet time, then the top-up. */
+			if (i == FLOOD / 4)
+				usleep(QUIET_MS * 1000);
 			r = inject(g, SMALL, i);
 			if (!r)
 				accepted++;
 			else
 				ASSERT_EQ(-ENOBUFS, r) TH_LOG("inject: %s", strerror(-r));
+			if (i >= FLOOD / 4)
+				usleep(1000);
 		}
 		usleep(QUIET_MS * 1000);
 		ASSERT_EQ(0, guest_set_backend(g->vfd, RX_VQ, -1));

@@ -34,8 +34,11 @@
  * directions use chains in the order the guest made them available (a
  * chain the tap cannot take yet is put back, not skipped), so the bit
  * costs nothing to honour; TX then gives a batch back in one used entry.
+ * LOG_ALL: dirty page logging for live migration (log.h); without it
+ * QEMU refuses to migrate a guest using the device.
  */
 #define VHNET_FEATURES	(BIT_ULL(VIRTIO_F_NOTIFY_ON_EMPTY) |		\
+			 BIT_ULL(VHOST_F_LOG_ALL) |			\
 			 BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |		\
 			 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |		\
 			 BIT_ULL(VIRTIO_F_ANY_LAYOUT) |			\
@@ -179,7 +182,9 @@ static int vhnet_queue_alloc(struct vhnet_dev *dev, unsigned int index)
 	if (index == VHNET_VQ_RX) {
 		q->rxq = kmalloc_array(VHNET_RX_BATCH_MAX, sizeof(*q->rxq),
 				       GFP_KERNEL_ACCOUNT);
-		if (!q->rxq)
+		q->rx_log = kvmalloc_array(UIO_MAXIOV, sizeof(*q->rx_log),
+					   GFP_KERNEL_ACCOUNT);
+		if (!q->rxq || !q->rx_log)
 			return -ENOMEM;
 	} else {
 		q->tx_xdp = kmalloc_array(VHNET_TX_BATCH_MAX, sizeof(*q->tx_xdp),
@@ -201,11 +206,13 @@ static void vhnet_queue_free(struct vhnet_queue *q)
 	kvfree(q->iov);
 	kvfree(q->heads);
 	kfree(q->rxq);
+	kvfree(q->rx_log);
 	kfree(q->tx_xdp);
 	vhnet_tx_page_release(&q->tx_page);
 	q->iov = NULL;
 	q->heads = NULL;
 	q->rxq = NULL;
+	q->rx_log = NULL;
 	q->tx_xdp = NULL;
 }
 
@@ -332,11 +339,47 @@ static long vhnet_check_owner(struct vhnet_dev *dev)
 
 /* ---- features ---- */
 
+/*
+ * Could every attached ring log all of @mem at its log base? vhost's
+ * memory_access_ok(): a ring without a backend is checked when it gets
+ * one. @log_all: as if VHOST_F_LOG_ALL were acked already. Caller holds
+ * dev->mutex.
+ */
+static bool vhnet_dev_mem_log_ok(struct vhnet_dev *dev,
+				 const struct vhnet_mem *mem, bool log_all)
+{
+	bool ok = true;
+	int i;
+
+	lockdep_assert_held(&dev->mutex);
+	for (i = 0; i < VHNET_NVQS && ok; i++) {
+		struct vhnet_queue *q = &dev->q[i];
+
+		vhnet_vq_lock(&q->vq);
+		if (q->sock && (log_all || vhnet_vq_logging(&q->vq)))
+			ok = vhnet_mem_log_access_ok(mem, q->vq.log_base);
+		vhnet_vq_unlock(&q->vq);
+	}
+	return ok;
+}
+
 static long vhnet_set_features(struct vhnet_dev *dev, u64 features)
 {
+	const struct vhnet_mem *mem;
 	int i;
 
 	mutex_lock(&dev->mutex);
+	/*
+	 * Logging everything needs a log that covers all of memory, for
+	 * every attached ring (vhost: EFAULT; rings without a backend are
+	 * checked when they get one).
+	 */
+	mem = rcu_dereference_protected(dev->mem, lockdep_is_held(&dev->mutex));
+	if ((features & BIT_ULL(VHOST_F_LOG_ALL)) &&
+	    !vhnet_dev_mem_log_ok(dev, mem, true)) {
+		mutex_unlock(&dev->mutex);
+		return -EFAULT;
+	}
 	dev->features = features;
 	for (i = 0; i < VHNET_NVQS; i++) {
 		struct vhnet_queue *q = &dev->q[i];
@@ -363,6 +406,11 @@ static long vhnet_set_mem_table(struct vhnet_dev *dev,
 	new = vhnet_mem_from_user(m);
 	if (IS_ERR(new))
 		return PTR_ERR(new);
+	/* While logging, the log must cover the new memory too (vhost: EFAULT). */
+	if (!vhnet_dev_mem_log_ok(dev, new, false)) {
+		kvfree(new);
+		return -EFAULT;
+	}
 	old = rcu_replace_pointer(dev->mem, new, lockdep_is_held(&dev->mutex));
 	/*
 	 * A pass that started before the swap may hold iovecs translated
@@ -436,9 +484,16 @@ static long vhnet_vring_set_addr(struct vhnet_queue *q, void __user *argp)
 	    (a.used_user_addr & (VRING_USED_ALIGN_SIZE - 1)) ||
 	    (a.log_guest_addr & (VRING_USED_ALIGN_SIZE - 1)))
 		return -EINVAL;
-	/* With a backend attached the new ring must be usable right away. */
-	if (q->sock && !vhnet_vq_access_ok(vq, vq->num, a.desc_user_addr,
-					   a.avail_user_addr, a.used_user_addr))
+	/*
+	 * With a backend attached the new ring must be usable right away,
+	 * and the log must cover its used ring if that is to be logged.
+	 */
+	if (q->sock &&
+	    (!vhnet_vq_access_ok(vq, vq->num, a.desc_user_addr,
+				 a.avail_user_addr, a.used_user_addr) ||
+	     !vhnet_vq_log_used_ok(vq, vq->log_base,
+				   a.flags & BIT(VHOST_VRING_F_LOG),
+				   a.log_guest_addr)))
 		return -EINVAL;
 
 	vq->log_used = !!(a.flags & BIT(VHOST_VRING_F_LOG));
@@ -600,6 +655,58 @@ static long vhnet_vring_ioctl(struct vhnet_dev *dev, unsigned int cmd,
 	return ret;
 }
 
+/* ---- the dirty log ---- */
+
+/*
+ * VHOST_SET_LOG_BASE: every attached ring must be able to log what it
+ * may write at the new base (vhost checks the same, with EFAULT); only
+ * then does any ring switch to it, so a refused base changes nothing.
+ * Rings without a backend are checked when they get one.
+ */
+static long vhnet_set_log_base(struct vhnet_dev *dev, u64 base)
+{
+	int i;
+
+	lockdep_assert_held(&dev->mutex);
+	for (i = 0; i < VHNET_NVQS; i++) {
+		struct vhnet_queue *q = &dev->q[i];
+		bool ok;
+
+		vhnet_vq_lock(&q->vq);
+		ok = !q->sock || vhnet_vq_log_access_ok(&q->vq, base);
+		vhnet_vq_unlock(&q->vq);
+		if (!ok)
+			return -EFAULT;
+	}
+	/* Nothing else sets a log base: the checks above still hold. */
+	dev->log_base = base;
+	for (i = 0; i < VHNET_NVQS; i++) {
+		vhnet_vq_lock(&dev->q[i].vq);
+		dev->q[i].vq.log_base = base;
+		vhnet_vq_unlock(&dev->q[i].vq);
+	}
+	return 0;
+}
+
+/*
+ * VHOST_SET_LOG_FD: the rings borrow the device's reference; the old
+ * eventfd is put once no ring can signal it any more.
+ */
+static void vhnet_set_log_ctx(struct vhnet_dev *dev, struct eventfd_ctx *ctx)
+{
+	int i;
+
+	lockdep_assert_held(&dev->mutex);
+	swap(ctx, dev->log_ctx);
+	for (i = 0; i < VHNET_NVQS; i++) {
+		vhnet_vq_lock(&dev->q[i].vq);
+		dev->q[i].vq.log_ctx = dev->log_ctx;
+		vhnet_vq_unlock(&dev->q[i].vq);
+	}
+	if (ctx)
+		eventfd_ctx_put(ctx);
+}
+
 /* ---- device-wide ioctls that need the owner ---- */
 
 static long vhnet_dev_ioctl(struct vhnet_dev *dev, unsigned int cmd,
@@ -616,17 +723,11 @@ static long vhnet_dev_ioctl(struct vhnet_dev *dev, unsigned int cmd,
 	case VHOST_SET_MEM_TABLE:
 		return vhnet_set_mem_table(dev, argp);
 	case VHOST_SET_LOG_BASE:
-		/*
-		 * Accepted and stored as by vhost (which checks it only once
-		 * VHOST_F_LOG_ALL is acked); vhnet never offers LOG_ALL, so
-		 * the log is never written.
-		 */
 		if (copy_from_user(&p, argp, sizeof(p)))
 			return -EFAULT;
 		if ((u64)(unsigned long)p != p)
 			return -EFAULT;
-		dev->log_base = p;
-		return 0;
+		return vhnet_set_log_base(dev, p);
 	case VHOST_SET_LOG_FD:
 		ret = get_user(fd, (int __user *)argp);
 		if (ret < 0)
@@ -634,9 +735,7 @@ static long vhnet_dev_ioctl(struct vhnet_dev *dev, unsigned int cmd,
 		ctx = fd == VHOST_FILE_UNBIND ? NULL : eventfd_ctx_fdget(fd);
 		if (IS_ERR(ctx))
 			return PTR_ERR(ctx);
-		swap(ctx, dev->log_ctx);
-		if (ctx)
-			eventfd_ctx_put(ctx);
+		vhnet_set_log_ctx(dev, ctx);
 		return 0;
 	default:
 		return vhnet_vring_ioctl(dev, cmd, argp);

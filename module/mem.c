@@ -11,6 +11,7 @@
 #include <linux/uaccess.h>
 #include <linux/vhost.h>
 
+#include "log.h"
 #include "mem.h"
 
 /* Same name, type and default as vhost's parameter, so tuning carries over. */
@@ -147,4 +148,22 @@ int vhnet_mem_translate(const struct vhnet_mem *mem, u64 gpa, u64 len,
 		len -= chunk;
 	}
 	return n;
+}
+
+/*
+ * Could the dirty log at @log_base take a bit for every page of @mem? As
+ * vhost, a missing table cannot be logged. Caller keeps mem alive (RCU or
+ * the device mutex); nothing here sleeps.
+ */
+bool vhnet_mem_log_access_ok(const struct vhnet_mem *mem, u64 log_base)
+{
+	u32 i;
+
+	if (!mem)
+		return false;
+	for (i = 0; i < mem->nregions; i++)
+		if (!vhnet_log_access_ok(log_base, mem->regions[i].gpa,
+					 mem->regions[i].size))
+			return false;
+	return true;
 }

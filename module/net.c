@@ -97,8 +97,10 @@ long vhnet_net_set_backend(struct vhnet_queue *q, int fd)
 
 	lockdep_assert_held(&q->dev->mutex);
 	vhnet_vq_lock(vq);
+	/* vhost's vhost_vq_access_ok(): the ring, and the log if logging. */
 	if (!vhnet_vq_access_ok(vq, vq->num, (unsigned long)vq->desc,
-				(unsigned long)vq->avail, (unsigned long)vq->used)) {
+				(unsigned long)vq->avail, (unsigned long)vq->used) ||
+	    !vhnet_vq_log_access_ok(vq, vq->log_base)) {
 		ret = -EFAULT;
 		goto out_vq;
 	}

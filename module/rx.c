@@ -155,13 +155,15 @@ void vhnet_rx_unproduce(struct vhnet_queue *q)
  * mergeable buffers). On success heads[0..*nheads) and q->iov[0..*niov)
  * describe them, the last head's len trimmed to what the packet uses.
  * -EAGAIN: not enough buffers now; -E2BIG: the packet can never fit;
- * -EIO: the ring broke. On every error every chain taken is given back,
+ * -EIO: the ring broke. With @log, the chains' writable ranges are
+ * recorded there for the dirty log. On every error every chain taken is given back,
  * the malformed one included, so GET_VRING_BASE (and the next backend)
  * starts at the first buffer the guest did not get back.
  */
 static int vhnet_rx_get_bufs(struct vhnet_queue *q, struct vhnet_vq_head *heads,
 			     size_t datalen, unsigned int quota,
-			     unsigned int *nheads, unsigned int *niov)
+			     unsigned int *nheads, unsigned int *niov,
+			     struct vhnet_vq_log *log)
 {
 	struct vhnet_vq *vq = &q->vq;
 	unsigned int h = 0, seg = 0, out, in;
@@ -176,7 +178,7 @@ static int vhnet_rx_get_bufs(struct vhnet_queue *q, struct vhnet_vq_head *heads,
 			goto discard;
 		}
 		head = vhnet_vq_get_desc(vq, q->iov + seg, UIO_MAXIOV - seg,
-					 &out, &in);
+					 &out, &in, log);
 		if (head < 0) {
 			ret = -EIO;
 			goto discard;
@@ -270,6 +272,8 @@ void vhnet_rx_work(struct vhnet_worker *w)
 {
 	struct vhnet_queue *q = container_of(w, struct vhnet_queue, worker);
 	struct vhnet_vq *vq = &q->vq;
+	struct vhnet_vq_log log = { .ranges = q->rx_log, .max = UIO_MAXIOV };
+	struct vhnet_vq_log *logp = NULL;
 	unsigned int pkts = 0, inbatch = 0, nused = 0, quota;
 	u64 bytes = 0, got = 0, got_bytes = 0;
 	bool requeue = false, tap_empty = false, wait_guest = false;
@@ -283,6 +287,9 @@ void vhnet_rx_work(struct vhnet_worker *w)
 		goto out;
 	quota = vhnet_vq_has(vq, VIRTIO_NET_F_MRG_RXBUF) ? UIO_MAXIOV : 1;
 	hdr_len = q->vhost_hlen + q->sock_hlen;
+	/* Migrating: every buffer filled is marked in the dirty log. */
+	if (unlikely(vhnet_vq_logging(vq)))
+		logp = &log;
 
 	vhnet_poll_stop(&q->sock_poll);
 	vhnet_vq_disable_notify(vq);
@@ -308,8 +315,9 @@ void vhnet_rx_work(struct vhnet_worker *w)
 		if (nused + min(quota, vq->num) > VHNET_HEADS_MAX &&
 		    !vhnet_rx_flush(q, &nused, &inbatch))
 			break;
+		log.n = 0;
 		r = vhnet_rx_get_bufs(q, q->heads + nused, sock_len + q->vhost_hlen,
-				      quota, &nheads, &niov);
+				      quota, &nheads, &niov, logp);
 		if (r == -EAGAIN) {
 			/* Wait for the guest, keeping the packet. */
 			if (vq->pass.busypoll_us && !polled) {
@@ -352,6 +360,13 @@ void vhnet_rx_work(struct vhnet_worker *w)
 		} else {
 			r = vhnet_rx_one(q, sock, ptr, niov, nheads, sock_len,
 					 hdr_len);
+			/* Written into the guest: marked before it is used. */
+			if (!r && logp &&
+			    vhnet_vq_log_write(vq, logp, sock_len + q->vhost_hlen)) {
+				/* The queue broke, counting this packet. */
+				vhnet_vq_discard(vq, nheads);
+				break;
+			}
 			if (r) {
 				vhnet_vq_discard(vq, nheads);
 				vhnet_vq_drop(vq, r == -EFAULT ? VHNET_DROP_BAD_ADDR :

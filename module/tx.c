@@ -367,7 +367,7 @@ void vhnet_tx_work(struct vhnet_worker *w)
 		enum vhnet_tx_result r;
 		size_t frame;
 
-		head = vhnet_vq_get_desc(vq, q->iov, UIO_MAXIOV, &out, &in);
+		head = vhnet_vq_get_desc(vq, q->iov, UIO_MAXIOV, &out, &in, NULL);
 		if (head < 0)
 			break;
 		if (head == vq->num) {

@@ -135,6 +135,8 @@ struct vhnet_queue {
 
 	/* Scratch for one pass, worker only (allocated at open). */
 	struct iovec *iov;		/* UIO_MAXIOV entries */
+	/* RX: a packet's writable guest ranges, for the dirty log (as iov) */
+	struct vhnet_log_range *rx_log;
 	struct vhnet_vq_head *heads;	/* VHNET_HEADS_MAX entries: a batch's used entries */
 };
 

@@ -14,6 +14,7 @@
 #include <linux/file.h>
 #include <linux/log2.h>
 #include <linux/nospec.h>
+#include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/uaccess.h>
@@ -87,8 +88,10 @@ void vhnet_vq_reset(struct vhnet_vq *vq)
 	vq->desc = NULL;
 	vq->avail = NULL;
 	vq->used = NULL;
+	vq->log_base = 0;
 	vq->log_addr = 0;
 	vq->log_used = false;
+	vq->log_ctx = NULL;
 	vq->last_avail_idx = 0;
 	vq->avail_idx = 0;
 	vq->last_used_idx = 0;
@@ -119,6 +122,81 @@ bool vhnet_vq_access_ok(const struct vhnet_vq *vq, unsigned int num,
 	       access_ok((void __user *)(unsigned long)used, usz);
 }
 
+/* Bytes of the used ring vhost reads and writes, as vhost_get_used_size(). */
+static u64 vhnet_used_size(const struct vhnet_vq *vq, unsigned int num)
+{
+	return sizeof(struct vhnet_used_hdr) +
+	       sizeof(struct vhnet_used_elem) * (u64)num +
+	       (vhnet_vq_has(vq, VIRTIO_RING_F_EVENT_IDX) ? sizeof(__le16) : 0);
+}
+
+/* Could the log at @log_base take the used ring's pages (if it is logged)? */
+bool vhnet_vq_log_used_ok(const struct vhnet_vq *vq, u64 log_base,
+			  bool log_used, u64 log_addr)
+{
+	return !log_used ||
+	       vhnet_log_access_ok(log_base, log_addr, vhnet_used_size(vq, vq->num));
+}
+
+/*
+ * Could the log at @log_base take every page this ring may write: all of
+ * guest memory while VHOST_F_LOG_ALL is acked, the used ring if logged?
+ * vhost's vq_log_access_ok(), checked whenever one of them changes under
+ * an attached backend. Caller holds vq->mutex.
+ */
+bool vhnet_vq_log_access_ok(const struct vhnet_vq *vq, u64 log_base)
+{
+	bool ok = true;
+
+	lockdep_assert_held(&vq->mutex);
+	if (vhnet_vq_logging(vq)) {
+		rcu_read_lock();
+		ok = vhnet_mem_log_access_ok(rcu_dereference(*vq->memp), log_base);
+		rcu_read_unlock();
+	}
+	return ok && vhnet_vq_log_used_ok(vq, log_base, vq->log_used, vq->log_addr);
+}
+
+/* Mark @len bytes at @offset into the used ring, just written, if logged. */
+static int vhnet_vq_mark_used(const struct vhnet_vq *vq, u64 offset, u64 len)
+{
+	u64 gpa;
+
+	if (likely(!vq->log_used) || !vhnet_vq_logging(vq))
+		return 0;
+	if (check_add_overflow(vq->log_addr, offset, &gpa))
+		return -EFAULT;
+	return vhnet_log_write(vq->log_base, gpa, len);
+}
+
+/*
+ * The same from a worker pass: a log the VMM took away breaks the queue,
+ * since the destination would otherwise get a ring that is not the
+ * guest's.
+ */
+static int vhnet_vq_log_used(struct vhnet_vq *vq, u64 offset, u64 len)
+{
+	if (vhnet_vq_mark_used(vq, offset, len)) {
+		vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_LOG);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/*
+ * Mark the first @len bytes of the buffers a packet filled (the ranges
+ * vhnet_vq_get_desc() recorded in @log). On failure the queue is broken.
+ */
+int vhnet_vq_log_write(struct vhnet_vq *vq, const struct vhnet_vq_log *log,
+		       u64 len)
+{
+	if (vhnet_log_ranges(vq->log_base, log->ranges, log->n, len)) {
+		vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_LOG);
+		return -EFAULT;
+	}
+	return 0;
+}
+
 /*
  * Start serving the ring with the current addresses and base: publish our
  * used flags and pick up the used index the guest (or a previous backend)
@@ -134,7 +212,9 @@ int vhnet_vq_start(struct vhnet_vq *vq)
 	    !vhnet_vq_access_ok(vq, vq->num, (unsigned long)vq->desc,
 				(unsigned long)vq->avail, (unsigned long)vq->used))
 		return -EFAULT;
-	if (put_user(cpu_to_le16(vq->used_flags), &vq->used->flags))
+	if (put_user(cpu_to_le16(vq->used_flags), &vq->used->flags) ||
+	    vhnet_vq_mark_used(vq, offsetof(struct vhnet_used_hdr, flags),
+			       sizeof(__le16)))
 		return -EFAULT;
 	if (get_user(idx, &vq->used->idx))
 		return -EFAULT;
@@ -162,7 +242,9 @@ void vhnet_vq_break(struct vhnet_vq *vq, enum vhnet_broken_reason why)
 		return;
 	vq->state = VHNET_QUEUE_STATE_BROKEN;
 	vq->broken = why;
-	bad_addr = why == VHNET_BROKEN_REASON_BAD_ADDR || why == VHNET_BROKEN_REASON_BAD_ACCESS;
+	bad_addr = why == VHNET_BROKEN_REASON_BAD_ADDR ||
+		   why == VHNET_BROKEN_REASON_BAD_ACCESS ||
+		   why == VHNET_BROKEN_REASON_BAD_LOG;
 	vhnet_vq_drop(vq, bad_addr ? VHNET_DROP_BAD_ADDR : VHNET_DROP_BAD_CHAIN);
 	pr_warn_ratelimited("queue broken (reason %d) at avail %u\n",
 			    why, vq->last_avail_idx);
@@ -199,6 +281,7 @@ struct vhnet_chain {
 	unsigned int *in;
 	unsigned int descs;	/* walked so far, indirect entries included */
 	unsigned int max_descs;
+	struct vhnet_vq_log *log;	/* NULL: not logging */
 };
 
 /* Append one descriptor's buffer; returns a broken reason or NONE. */
@@ -222,6 +305,18 @@ vhnet_chain_add(struct vhnet_vq *vq, struct vhnet_chain *c,
 		return VHNET_BROKEN_REASON_BAD_CHAIN;
 	if (r < 0)
 		return VHNET_BROKEN_REASON_BAD_ADDR;
+	/*
+	 * A writable buffer the dirty log must cover once written. Each one
+	 * that holds data took an iovec above, so the log fills no faster
+	 * than the iovec array; the check only guards that rule.
+	 */
+	if (write && c->log && d->len) {
+		if (c->log->n >= c->log->max)
+			return VHNET_BROKEN_REASON_BAD_CHAIN;
+		c->log->ranges[c->log->n].gpa = le64_to_cpu(d->addr);
+		c->log->ranges[c->log->n].len = le32_to_cpu(d->len);
+		c->log->n++;
+	}
 	c->n += r;
 	if (write)
 		*c->in += r;
@@ -307,11 +402,13 @@ static bool vhnet_vq_read_avail_idx(struct vhnet_vq *vq)
  * after breaking the queue.
  */
 int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
-		      unsigned int iov_max, unsigned int *out, unsigned int *in)
+		      unsigned int iov_max, unsigned int *out, unsigned int *in,
+		      struct vhnet_vq_log *log)
 {
 	struct vhnet_chain c = {
 		.iov = iov, .iov_max = iov_max, .out = out, .in = in,
 		.max_descs = max_t(unsigned int, vq->num, VHNET_CHAIN_MAX_FLOOR),
+		.log = log,
 	};
 	enum vhnet_broken_reason why;
 	unsigned int head, i, found = 0;
@@ -419,6 +516,9 @@ int vhnet_vq_add_used(struct vhnet_vq *vq, const struct vhnet_vq_head *heads,
 			vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_ACCESS);
 			return -EFAULT;
 		}
+		if (vhnet_vq_log_used(vq, sizeof(struct vhnet_used_hdr) +
+				      start * sizeof(*heads), run * sizeof(*heads)))
+			return -EFAULT;
 		vq->last_used_idx += run;
 		heads += run;
 		n -= run;
@@ -459,6 +559,12 @@ static int vhnet_vq_flush_used(struct vhnet_vq *vq)
 		vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_ACCESS);
 		return -EFAULT;
 	}
+	if (vhnet_vq_log_used(vq, offsetof(struct vhnet_used_hdr, idx),
+			      sizeof(__le16)))
+		return -EFAULT;
+	/* Everything the guest can now see is marked: tell the VMM. */
+	if (vq->log_ctx && vhnet_vq_logging(vq))
+		vhnet_eventfd_signal(vq->log_ctx);
 	vq->used_published = vq->last_used_idx;
 	vq->unsignalled += n;
 	return 0;
@@ -473,6 +579,9 @@ void vhnet_vq_disable_notify(struct vhnet_vq *vq)
 	vq->used_flags |= VRING_USED_F_NO_NOTIFY;
 	if (put_user(cpu_to_le16(vq->used_flags), &vq->used->flags))
 		vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_ACCESS);
+	else
+		vhnet_vq_log_used(vq, offsetof(struct vhnet_used_hdr, flags),
+				  sizeof(__le16));
 }
 
 /*
@@ -485,22 +594,27 @@ void vhnet_vq_disable_notify(struct vhnet_vq *vq)
 bool vhnet_vq_enable_notify(struct vhnet_vq *vq)
 {
 	u16 seen = vq->avail_idx;
+	size_t offset;
 	int r;
 
 	if (vq->state != VHNET_QUEUE_STATE_RUNNING)
 		return false;
 	if (vhnet_vq_has(vq, VIRTIO_RING_F_EVENT_IDX)) {
 		r = put_user(cpu_to_le16(vq->avail_idx), vhnet_avail_event(vq));
+		offset = (u8 __user *)vhnet_avail_event(vq) - (u8 __user *)vq->used;
 	} else {
 		if (!(vq->used_flags & VRING_USED_F_NO_NOTIFY))
 			goto check;
 		vq->used_flags &= ~VRING_USED_F_NO_NOTIFY;
 		r = put_user(cpu_to_le16(vq->used_flags), &vq->used->flags);
+		offset = offsetof(struct vhnet_used_hdr, flags);
 	}
 	if (r) {
 		vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_ACCESS);
 		return false;
 	}
+	if (vhnet_vq_log_used(vq, offset, sizeof(__le16)))
+		return false;
 check:
 	/*
 	 * The flag/event write must be visible before we look at avail idx

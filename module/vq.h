@@ -15,7 +15,9 @@
 #include <linux/uio.h>
 
 #include <uapi/linux/vhnet.h>
+#include <linux/vhost_types.h>
 
+#include "log.h"
 #include "mem.h"
 #include "stats.h"
 
@@ -80,6 +82,17 @@ struct vhnet_used_hdr {
  */
 #define VHNET_VQ_BUSYPOLL_MAX_US	100000
 
+/*
+ * Where vhnet_vq_get_desc() records the guest ranges a chain lets the
+ * device write, for the dirty log: ranges[n..max) are free, and n moves
+ * past what the chain added (several chains may fill one packet).
+ */
+struct vhnet_vq_log {
+	struct vhnet_log_range *ranges;
+	unsigned int max;
+	unsigned int n;
+};
+
 /* One element of a multi-buffer (mergeable) used update. */
 struct vhnet_vq_head {
 	u32 id;
@@ -102,8 +115,17 @@ struct vhnet_vq {
 	struct vhnet_desc __user *desc;
 	struct vhnet_avail_hdr __user *avail;
 	struct vhnet_used_hdr __user *used;
-	u64 log_addr;			/* stored for GET; no dirty logging */
+	/*
+	 * Dirty logging (log.h), in effect while VHOST_F_LOG_ALL is acked:
+	 * the log (the device's, copied here by VHOST_SET_LOG_BASE), the
+	 * used ring's guest-physical address in it, whether the VMM asked
+	 * for the used ring to be logged (VHOST_VRING_F_LOG), and the
+	 * eventfd signalled after marking (the device holds the reference).
+	 */
+	u64 log_base;
+	u64 log_addr;
 	bool log_used;
+	struct eventfd_ctx *log_ctx;
 
 	u16 last_avail_idx;		/* next avail entry to consume */
 	u16 avail_idx;			/* last avail->idx read from the guest */
@@ -196,6 +218,12 @@ static inline bool vhnet_vq_has(const struct vhnet_vq *vq, unsigned int bit)
 	return vq->features & BIT_ULL(bit);
 }
 
+/* Does every guest page the device writes go into the dirty log? */
+static inline bool vhnet_vq_logging(const struct vhnet_vq *vq)
+{
+	return vhnet_vq_has(vq, VHOST_F_LOG_ALL);
+}
+
 /* Counter updates: only the queue's worker calls these. */
 static inline void vhnet_vq_count(struct vhnet_vq *vq, u64 *ctr, u64 n)
 {
@@ -221,8 +249,14 @@ static inline bool vhnet_vq_running(const struct vhnet_vq *vq)
 	return vq->state == VHNET_QUEUE_STATE_RUNNING && !vq->stopped;
 }
 
+bool vhnet_vq_log_used_ok(const struct vhnet_vq *vq, u64 log_base,
+			  bool log_used, u64 log_addr);
+bool vhnet_vq_log_access_ok(const struct vhnet_vq *vq, u64 log_base);
+int vhnet_vq_log_write(struct vhnet_vq *vq, const struct vhnet_vq_log *log,
+		       u64 len);
 int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
-		      unsigned int iov_max, unsigned int *out, unsigned int *in);
+		      unsigned int iov_max, unsigned int *out, unsigned int *in,
+		      struct vhnet_vq_log *log);
 void vhnet_vq_discard(struct vhnet_vq *vq, unsigned int n);
 int vhnet_vq_add_used(struct vhnet_vq *vq, const struct vhnet_vq_head *heads,
 		      unsigned int n);

@@ -139,8 +139,11 @@ struct fg {
 	struct guest_tap tap;
 	unsigned int hdr_len;	/* vnet header size on the ring and the tap */
 	struct gvq vq[GUEST_NR_VQS];
+	u64 features;		/* negotiated */
 	u64 tx_sent, rx_got;
 	u8 *scratch, *frame;
+	/* dirty_log: one byte per guest page, set where RX data landed */
+	u8 *rx_wrote;
 };
 
 /* ---- checks ---- */
@@ -321,6 +324,7 @@ static void guest_init(struct __test_metadata *_metadata, struct fg *fg,
 	ASSERT_NE(-EOPNOTSUPP, e) TH_LOG("features offered %#llx",
 					 (unsigned long long)have);
 	fg->in_order = want & 1ULL << VIRTIO_F_IN_ORDER;
+	fg->features = want;
 	ASSERT_EQ(0, e) TH_LOG("%s: %s", fg->path, strerror(-e));
 	ASSERT_EQ(0, guest_set_mem_table(fg->vfd, &fg->mem))
 		TH_LOG("SET_MEM_TABLE: %m");
@@ -476,6 +480,23 @@ static void inject(struct __test_metadata *_metadata, struct fg *fg,
 	ASSERT_EQ(0, e) TH_LOG("%s: %s", __func__, strerror(-e));
 }
 
+/* ---- the dirty log (VHOST_F_LOG_ALL): one bit per 4 KiB guest page ---- */
+
+#define LOG_PAGE	4096ULL
+/* Guest pages from GPA 0 to the end of guest memory. */
+#define LOG_PAGES	((GPA_BASE + MEM_SIZE) / LOG_PAGE)
+
+/* Mark pages [gpa, gpa + len) in a byte-per-page map. */
+static void note_written(u8 *pages, u64 gpa, u64 len)
+{
+	u64 pfn;
+
+	if (!len)
+		return;
+	for (pfn = gpa / LOG_PAGE; pfn <= (gpa + len - 1) / LOG_PAGE; pfn++)
+		pages[pfn] = 1;
+}
+
 /*
  * Take one packet off the RX used ring: the header into h, the frame into
  * buf; returns the frame length, or -1 if nothing came within ms.
@@ -522,6 +543,8 @@ static int rx_take(struct __test_metadata *_metadata, struct fg *fg,
 			t = TAIL_CHECK;
 		guest_mem_copy(&fg->mem, data + len, tail, t, false);
 		check_bytes(_metadata, tail, poison, t, "RX tail");
+		if (fg->rx_wrote)
+			note_written(fg->rx_wrote, data, len);
 		vq_complete(_metadata, vq, id);
 	}
 	return total;
@@ -1082,6 +1105,146 @@ TEST_F(fg, detach_reattach)
 
 /* ---- rate: a first look at packets per second, not an assertion ---- */
 
+/* The GPA of a host address inside guest memory. */
+static u64 gpa_of(const struct guest_mem *m, const void *hva)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nregions; i++) {
+		const struct guest_region *r = &m->region[i];
+
+		if ((const u8 *)hva >= (const u8 *)r->hva &&
+		    (const u8 *)hva < (const u8 *)r->hva + r->size)
+			return r->gpa + ((const u8 *)hva - (const u8 *)r->hva);
+	}
+	return ~0ULL;
+}
+
+/*
+ * Start or stop logging as QEMU does when a migration starts and when it
+ * ends or is cancelled: VHOST_F_LOG_ALL on or off, then each ring's
+ * address again with or without VHOST_VRING_F_LOG and its used ring's GPA.
+ */
+static void log_enable(struct __test_metadata *_metadata, struct fg *fg,
+		       bool on)
+{
+	u64 f = fg->features | (on ? 1ULL << VHOST_F_LOG_ALL : 0);
+	struct vhost_vring_addr a;
+	unsigned int i;
+
+	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_FEATURES, &f)) TH_LOG("SET_FEATURES: %m");
+	for (i = 0; i < GUEST_NR_VQS; i++) {
+		gvq_addr(&fg->vq[i], i, &a);
+		if (on) {
+			a.flags = 1 << VHOST_VRING_F_LOG;
+			a.log_guest_addr = gpa_of(&fg->mem, fg->vq[i].vr.used);
+		}
+		ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_VRING_ADDR, &a))
+			TH_LOG("SET_VRING_ADDR %u: %m", i);
+	}
+}
+
+static bool log_bit(const u8 *log, u64 pfn)
+{
+	return log[pfn / 8] & (1 << (pfn % 8));
+}
+
+/*
+ * Compare the log with what the device must have written (RX data, the
+ * used rings' index and, without IN_ORDER, every used entry published
+ * since @used0) and what it may have written (all of each used ring). A
+ * page written and not marked would reach a migration's destination
+ * stale: that fails, and so does a page marked that the device never
+ * had reason to touch (a TX buffer, a descriptor table, an avail ring).
+ * Rings of up to 511 entries fit one page, so there the two bounds
+ * agree and the log is exact: vhost-net and vhnet must mark the same.
+ */
+static void check_log(struct __test_metadata *_metadata, struct fg *fg,
+		      const u8 *log, const u16 *used0)
+{
+	u8 *must = calloc(LOG_PAGES, 1), *may = calloc(LOG_PAGES, 1);
+	unsigned int i, missing = 0, extra = 0, marked = 0;
+	u64 pfn;
+
+	ASSERT_NE(NULL, must);
+	ASSERT_NE(NULL, may);
+	memcpy(must, fg->rx_wrote, LOG_PAGES);
+	memcpy(may, fg->rx_wrote, LOG_PAGES);
+	for (i = 0; i < GUEST_NR_VQS; i++) {
+		struct gvq *vq = &fg->vq[i];
+		u64 used = gpa_of(&fg->mem, vq->vr.used);
+		u16 now = guest_load16(&vq->vr.used->idx), k;
+
+		note_written(may, used, vring_size(vq->num, GUEST_RING_ALIGN) -
+			     ((u8 *)vq->vr.used - (u8 *)vq->vr.desc));
+		note_written(must, used + offsetof(struct vring_used, idx), 2);
+		for (k = used0[i]; !fg->in_order && k != now; k++)
+			note_written(must, gpa_of(&fg->mem, &vq->vr.used->ring[k % vq->num]),
+				     sizeof(struct vring_used_elem));
+	}
+	for (pfn = 0; pfn < LOG_PAGES; pfn++) {
+		unsigned long long gpa = pfn * LOG_PAGE;
+		bool bit = log_bit(log, pfn);
+
+		marked += bit;
+		if (must[pfn] && !bit && missing++ < 5)
+			TH_LOG("page %#llx written, not marked", gpa);
+		if (bit && !may[pfn] && extra++ < 5)
+			TH_LOG("page %#llx marked, never written", gpa);
+	}
+	free(must);
+	free(may);
+	TH_LOG("%s: %u pages marked", fg->path, marked);
+	EXPECT_EQ(0, missing) TH_LOG("pages written and not marked");
+	EXPECT_EQ(0, extra) TH_LOG("pages marked that were not written");
+}
+
+/*
+ * Live migration's dirty log: with logging on, every guest page the
+ * device writes is marked (see check_log); once logging is off again,
+ * traffic marks nothing.
+ */
+TEST_F(fg, dirty_log)
+{
+	struct fg *fg = &self->fg;
+	size_t log_size = LOG_PAGES / 8;
+	u8 *log = calloc(log_size, 1);
+	u64 base = (uintptr_t)log;
+	u16 used0[GUEST_NR_VQS];
+	unsigned int i;
+
+	ASSERT_NE(NULL, log);
+	fg->rx_wrote = calloc(LOG_PAGES, 1);
+	ASSERT_NE(NULL, fg->rx_wrote);
+	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_LOG_BASE, &base)) TH_LOG("SET_LOG_BASE: %m");
+	log_enable(_metadata, fg, true);
+	for (i = 0; i < GUEST_NR_VQS; i++)
+		used0[i] = guest_load16(&fg->vq[i].vr.used->idx);
+
+	for (i = 0; i < ARRAY_SIZE(pkt_cases); i++) {
+		if (fg->cfg->dev_hdr && pkt_cases[i].kind != GUEST_PKT_PLAIN)
+			continue;
+		tx_one(_metadata, fg, &pkt_cases[i], i, true);
+		rx_one(_metadata, fg, &pkt_cases[i], i, true);
+	}
+	check_log(_metadata, fg, log, used0);
+
+	log_enable(_metadata, fg, false);
+	memset(log, 0, log_size);
+	tx_one(_metadata, fg, &pkt_cases[0], 100, true);
+	rx_one(_metadata, fg, &pkt_cases[0], 101, true);
+	for (i = 0; i < log_size; i++)
+		if (log[i])
+			break;
+	EXPECT_EQ(log_size, i) TH_LOG("logging off, yet byte %u of the log is %#x",
+				      i, log[i]);
+	check_no_err(_metadata, fg);
+	check_vhnet_stats(_metadata, fg);
+	free(fg->rx_wrote);
+	fg->rx_wrote = NULL;
+	free(log);
+}
+
 FIXTURE(fg_rate) {
 	struct fg fg;
 };
@@ -1283,6 +1446,54 @@ TEST_F(abi, set_vring_addr)
 	EXPECT_EQ(-ENOBUFS, vring_addr_err(fg, &a));
 	gvq_addr(&fg->vq[TX_VQ], TX_VQ, &a);
 	EXPECT_EQ(0, vring_addr_err(fg, &a));
+}
+
+/*
+ * The dirty log's configuration, checked as vhost-net checks it: a log
+ * that cannot hold a bit for every page the device may write is refused
+ * once logging is on (EFAULT; EINVAL for a ring address).
+ */
+TEST_F(abi, dirty_log_setup)
+{
+	/* The log bytes of guest memory would lie past user space's end. */
+	const u64 bad = 0x7ffffffff000ULL;
+	struct fg *fg = &self->fg;
+	u64 f = fg->features | 1ULL << VHOST_F_LOG_ALL, base;
+	struct vhost_vring_addr a;
+	u8 *log = calloc(LOG_PAGES / 8, 1);
+	int fd;
+
+	ASSERT_NE(NULL, log);
+	guest_attach(_metadata, fg);
+	/* Not logging: any base is taken (it is checked when logging starts). */
+	EXPECT_EQ(0, ioctl(fg->vfd, VHOST_SET_LOG_BASE, &bad));
+	EXPECT_EQ(-1, ioctl(fg->vfd, VHOST_SET_FEATURES, &f));
+	EXPECT_EQ(EFAULT, errno);
+	base = (uintptr_t)log;
+	EXPECT_EQ(0, ioctl(fg->vfd, VHOST_SET_LOG_BASE, &base));
+	EXPECT_EQ(0, ioctl(fg->vfd, VHOST_SET_FEATURES, &f)) TH_LOG("%m");
+	/* Logging: a base that cannot cover guest memory is refused. */
+	EXPECT_EQ(-1, ioctl(fg->vfd, VHOST_SET_LOG_BASE, &bad));
+	EXPECT_EQ(EFAULT, errno);
+	/* A used ring whose log bits would lie past user space's end. */
+	gvq_addr(&fg->vq[RX_VQ], RX_VQ, &a);
+	a.flags = 1 << VHOST_VRING_F_LOG;
+	a.log_guest_addr = 1ULL << 62;
+	EXPECT_EQ(-EINVAL, vring_addr_err(fg, &a));
+	a.log_guest_addr = gpa_of(&fg->mem, fg->vq[RX_VQ].vr.used);
+	EXPECT_EQ(0, vring_addr_err(fg, &a));
+	EXPECT_EQ(0, ioctl(fg->vfd, VHOST_SET_FEATURES, &fg->features));
+	free(log);
+
+	/*
+	 * LOG_ALL before any memory table: taken while no ring is attached
+	 * (QEMU negotiates features first); checked when one is.
+	 */
+	fd = open(fg->path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, VHOST_SET_OWNER));
+	EXPECT_EQ(0, ioctl(fd, VHOST_SET_FEATURES, &f)) TH_LOG("%m");
+	close(fd);
 }
 
 TEST_F(abi, set_backend)

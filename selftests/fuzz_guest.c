@@ -98,7 +98,7 @@ enum { BAD_INDEX = 1, BAD_CHAIN, BAD_ADDR, BAD_ACCESS };
 #define ANY_REASON	(RB(BAD_INDEX) | RB(BAD_CHAIN) | RB(BAD_ADDR) | \
 			 RB(BAD_ACCESS))
 static const char *const reason_names[] = {
-	"none", "bad-index", "bad-chain", "bad-addr", "bad-access",
+	"none", "bad-index", "bad-chain", "bad-addr", "bad-access", "bad-log",
 };
 
 enum attack {

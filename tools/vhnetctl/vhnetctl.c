@@ -360,7 +360,7 @@ static void catch_stop_signals(void)
 
 static const char *const queue_state_names[] = { "stopped", "running", "broken" };
 static const char *const broken_names[] = {
-	"none", "bad-index", "bad-chain", "bad-addr", "bad-access",
+	"none", "bad-index", "bad-chain", "bad-addr", "bad-access", "bad-log",
 };
 
 static const char *enum_name(const char *const *names, size_t n, uint32_t v)

@@ -43,6 +43,8 @@ enum vhnet_queue_state {
  * @VHNET_BROKEN_REASON_BAD_ADDR: A ring or buffer address lies outside the
  *   guest memory table.
  * @VHNET_BROKEN_REASON_BAD_ACCESS: Reading or writing the ring faulted.
+ * @VHNET_BROKEN_REASON_BAD_LOG: Marking a written page in the VMM's dirty log
+ *   (live migration) faulted: the log no longer covers guest memory.
  */
 enum vhnet_broken_reason {
 	VHNET_BROKEN_REASON_NONE,
@@ -50,6 +52,7 @@ enum vhnet_broken_reason {
 	VHNET_BROKEN_REASON_BAD_CHAIN,
 	VHNET_BROKEN_REASON_BAD_ADDR,
 	VHNET_BROKEN_REASON_BAD_ACCESS,
+	VHNET_BROKEN_REASON_BAD_LOG,
 };
 
 enum {

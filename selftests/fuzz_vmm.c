@@ -13,9 +13,11 @@
  *  traffic  a well-behaved guest moves TX and RX frames while the VMM
  *           swaps memory tables and backends, offers every wrong kind of
  *           fd as backend, shares the tap with a second instance, closes
- *           or deletes the tap, stops a ring and refuses ioctls on it;
- *           then the instance is set up again and must move frames, byte
- *           exact;
+ *           or deletes the tap, stops a ring and refuses ioctls on it,
+ *           turns a migration's dirty logging on and off, moves the log,
+ *           offers logs that cannot cover memory and unmaps the log under
+ *           the rings; then the instance is set up again and must move
+ *           frames, byte exact;
  *  fork     a child inherits an owned fd: owner-only ioctls get EPERM and
  *           change nothing (the parent's frames still flow, unconfigured);
  *  kill     the owner is a child, killed at a random point with kicks
@@ -72,6 +74,8 @@
 #define RING_AREA	0x10000ULL
 #define RING_NUM	256
 #define SCRATCH_SIZE	(256 << 10)
+/* The dirty log: a bit per 4 KiB page of guest-physical 0..R1_GPA + R1_SIZE. */
+#define LOG_BYTES	((R1_GPA + R1_SIZE) / 4096 / 8)
 
 #define BOUND_MS	2000	/* any ioctl or close, under TCG */
 #define WAIT_MS		5000	/* anything expected to happen */
@@ -346,6 +350,7 @@ struct fz {
 	struct guest_mem mem;
 	struct gvq vq[GUEST_NR_VQS], vq2[GUEST_NR_VQS];
 	u8 *scratch;		/* storm rounds point the device here */
+	u8 *log[2];		/* dirty logs a migration chaos step points at */
 	u8 *ro;			/* a read-only page */
 	u8 *arg[MAX_THREADS + 1];	/* a page of arguments, then a hole */
 	int base_inst, base_thr;
@@ -1074,13 +1079,14 @@ enum chaos {
 	C_MT_VALID, C_MT_BAD, C_DETACH_ATTACH, C_SWAP_TAP2, C_WRONG_BACKEND,
 	C_OTHER_NS, C_SHARE_TAP, C_CLOSE_SHARE, C_BUSYLOOP, C_FEATURES,
 	C_STOPPED_REFUSE, C_EBUSY, C_RESET_OWNER, C_TAP_CLOSE, C_TAP_DEL,
-	NR_CHAOS
+	C_LOG, NR_CHAOS
 };
 
 static const char *const chaos_names[NR_CHAOS] = {
 	"mem-table", "bad-mem-table", "detach-attach", "swap-tap", "wrong-backend",
 	"other-netns-tap", "share-tap", "close-second", "busyloop", "features",
 	"stopped-refuse", "ebusy", "reset-owner", "tap-close", "tap-del",
+	"dirty-log",
 };
 
 /* A second instance with its own rings in the same memory, on fd. */
@@ -1200,6 +1206,75 @@ static void wrong_backends(struct tguest *g, struct ctx *c)
 	}
 }
 
+/*
+ * A migration's dirty logging under traffic, as a careless VMM might run
+ * it: logging on (LOG_ALL, each ring's address with VHOST_VRING_F_LOG),
+ * the log moved, a log base that cannot cover memory (refused while
+ * logging), a used-ring log address past the log's reach (refused), the
+ * log unmapped and mapped again while rings write to it (a ring that
+ * writes meanwhile breaks, bad-log), or logging off again.
+ */
+static void chaos_log(struct tguest *g, struct ctx *c)
+{
+	struct fz *z = g->z;
+	u64 *rng = &c->rng;
+	u64 f = 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VHOST_F_LOG_ALL, base;
+	struct vhost_vring_addr a;
+	unsigned int q;
+	u8 *log;
+
+	base = (uintptr_t)z->log[guest_below(rng, 2)];
+	switch (guest_below(rng, 6)) {
+	case 0:	/* start, or move the log */
+		xioctl(c, OP_SET_LOG_BASE, g->vfd, 0, &base);
+		xioctl(c, OP_SET_FEATURES, g->vfd, 0, &f);
+		for (q = 0; q < GUEST_NR_VQS; q++) {
+			gvq_addr(&z->vq[q], q, &a);
+			a.flags = 1 << VHOST_VRING_F_LOG;
+			a.log_guest_addr = R0_GPA + q * RING_AREA +
+					   ((u8 *)z->vq[q].vr.used - (u8 *)z->vq[q].vr.desc);
+			xioctl(c, OP_SET_VRING_ADDR, g->vfd, 0, &a);
+		}
+		break;
+	case 1:	/* a base whose bits for guest memory lie past user space */
+		base = 0x7ffffffff000ULL - guest_below(rng, 4) * 4096;
+		xioctl(c, OP_SET_LOG_BASE, g->vfd, 0, &base);
+		break;
+	case 2:	/* a used ring logged far beyond the log */
+		q = guest_below(rng, 2);
+		gvq_addr(&z->vq[q], q, &a);
+		a.flags = 1 << VHOST_VRING_F_LOG;
+		a.log_guest_addr = (1ULL << (40 + guest_below(rng, 24))) & ~7ULL;
+		xioctl(c, OP_SET_VRING_ADDR, g->vfd, 0, &a);
+		break;
+	case 3:	/* the log taken away under the rings, then given back */
+		log = z->log[guest_below(rng, 2)];
+		munmap(log, LOG_BYTES);
+		usleep(guest_below(rng, 20000));
+		if (mmap(log, LOG_BYTES, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != log)
+			fail(c, "mapping the dirty log again: %s", strerror(errno));
+		break;
+	case 4:	/* a log eventfd, or none */
+		{
+			struct vhost_vring_file lf = {
+				.fd = guest_chance(rng, 2) ? z->zoo[Z_EVENTFD] : -1,
+			};
+
+			xioctl(c, OP_SET_LOG_FD, g->vfd, 0, &lf.fd);
+		}
+		break;
+	default: /* stop */
+		f &= ~(1ULL << VHOST_F_LOG_ALL);
+		xioctl(c, OP_SET_FEATURES, g->vfd, 0, &f);
+		for (q = 0; q < GUEST_NR_VQS; q++) {
+			gvq_addr(&z->vq[q], q, &a);
+			xioctl(c, OP_SET_VRING_ADDR, g->vfd, 0, &a);
+		}
+		break;
+	}
+}
+
 static void chaos_step(struct tguest *g, struct ctx *c, int what, int *vfd2)
 {
 	struct fz *z = g->z;
@@ -1271,6 +1346,9 @@ static void chaos_step(struct tguest *g, struct ctx *c, int what, int *vfd2)
 		break;
 	case C_STOPPED_REFUSE:
 		stopped_refuse(g, c);
+		break;
+	case C_LOG:
+		chaos_log(g, c);
 		break;
 	case C_EBUSY:
 		st.num = guest_chance(rng, 2) ? RING_NUM : 0;
@@ -1704,6 +1782,12 @@ static int setup(struct fz *z)
 	z->ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (z->scratch == MAP_FAILED || z->ro == MAP_FAILED)
 		return -ENOMEM;
+	for (i = 0; i < ARRAY_SIZE(z->log); i++) {
+		z->log[i] = mmap(NULL, LOG_BYTES, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (z->log[i] == MAP_FAILED)
+			return -ENOMEM;
+	}
 	for (i = 0; i <= MAX_THREADS; i++) {
 		z->arg[i] = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -1903,35 +1903,117 @@ TEST_F_TIMEOUT(acct, cve_2018_16880_rx_many_buffers, 60)
 }
 
 /*
- * CVE-2019-14835: vhost's dirty log could be written out of bounds by a
- * crafted descriptor during migration. vhnet does not offer dirty logging
- * (VHOST_F_LOG_ALL): asking for it is refused, and a log address given
- * anyway is never written, however the guest's buffers are set.
+ * CVE-2019-14835: vhost-net's RX walk recorded every writable descriptor
+ * for the dirty log, empty ones included, in an array sized for the
+ * iovecs they make, so a guest's chains of empty descriptors overran it
+ * on the host's heap during a migration. vhnet records only descriptors
+ * that hold data, bounds the record by the iovec array, and marks only
+ * what it wrote. With logging on: a mergeable packet over 16 chains of
+ * CVE_EMPTY empty descriptors and one 64-byte buffer each (3200 empty
+ * descriptors for one packet), a 60-byte frame into a 1 MiB buffer, and
+ * a buffer whose length runs past guest memory. The first two arrive
+ * intact, the log marks exactly the pages written and the used ring's, a
+ * canary after the log stays clean; the third breaks the ring.
  */
-TEST_F(acct, cve_2019_14835_no_dirty_log)
+#define CVE_EMPTY	200
+#define CVE_PIECE	64
+#define CVE_FRAME	(16 * CVE_PIECE - HDR_LEN)
+#define CVE_PIECES_AT	(GPA_BASE + (12ULL << 20))	/* a page each */
+#define CVE_BIG_AT	(GPA_BASE + (13ULL << 20))
+#define CVE_BIG		0x100000U
+#define CVE_BAD_AT	(GPA_BASE + (15ULL << 20))
+#define CVE_LOG_BYTES	((GPA_BASE + MEM_SIZE) / 4096 / 8)
+
+static int cve_post(struct guest *g, u64 gpa, u32 len, unsigned int empty)
+{
+	struct gvq_buf b[CVE_EMPTY + 1];
+	unsigned int i;
+
+	for (i = 0; i < empty; i++)
+		b[i] = (struct gvq_buf){ .gpa = gpa, .len = 0, .flags = VRING_DESC_F_WRITE };
+	b[empty] = (struct gvq_buf){ .gpa = gpa, .len = len, .flags = VRING_DESC_F_WRITE };
+	return gvq_add(&g->vq[RX_VQ], &g->mem, b, empty + 1, true);
+}
+
+TEST_F(acct, cve_2019_14835_log_bounds)
 {
 	struct guest *g = &self->g;
-	u64 features, log = 0;
-	u8 *ro;
+	struct gvq *vq = &g->vq[RX_VQ];
+	u64 features = 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_NET_F_MRG_RXBUF |
+		       1ULL << VIRTIO_RING_F_INDIRECT_DESC | 1ULL << VHOST_F_LOG_ALL;
+	size_t map = (CVE_LOG_BYTES + 2 * 4096) & ~4095UL;
+	u8 frame[ETH_FRAME_LEN], got[16 * CVE_PIECE];
+	unsigned int i, missing = 0, extra = 0;
+	struct vhost_vring_addr a;
 	struct cstats s0;
 	struct qcount c;
+	u64 base, used, pfn;
+	u8 *log;
 
-	ASSERT_EQ(0, ioctl(g->vfd, VHOST_GET_FEATURES, &features));
-	EXPECT_EQ(0, features & (1ULL << VHOST_F_LOG_ALL));
-	features = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VHOST_F_LOG_ALL);
-	EXPECT_EQ(-1, ioctl(g->vfd, VHOST_SET_FEATURES, &features));
-	EXPECT_EQ(EOPNOTSUPP, errno);
-	/* A log base on a read-only page: any write would fault. */
-	ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, ro);
-	log = (uintptr_t)ro;
-	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_LOG_BASE, &log));
+	log = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, log);
+	guest_pool_init(&g->mem, GPA_BASE + (4ULL << 20), CVE_PIECES_AT, GPA_BASE + (4ULL << 20));
+	base = (uintptr_t)log;
+	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_LOG_BASE, &base)) TH_LOG("%m");
+	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_FEATURES, &features)) TH_LOG("%m");
+	gvq_addr(vq, RX_VQ, &a);
+	used = GPA_BASE + ((u8 *)vq->vr.used - (u8 *)vq->vr.desc);
+	a.flags = 1 << VHOST_VRING_F_LOG;
+	a.log_guest_addr = used;
+	ASSERT_EQ(0, ioctl(g->vfd, VHOST_SET_VRING_ADDR, &a)) TH_LOG("%m");
 	ASSERT_EQ(0, stats_read(g, &s0));
-	tx_post(g, 4, SMALL);
-	tx_run(_metadata, g, &s0, 4, &c);
-	EXPECT_EQ(4, c.packets);
-	EXPECT_EQ(0, ro[0]);
-	munmap(ro, 4096);
+
+	for (i = 0; i < 16; i++)
+		ASSERT_LE(0, cve_post(g, CVE_PIECES_AT + i * 4096ULL, CVE_PIECE, CVE_EMPTY));
+	vq_kick(vq);
+	make_frame(frame, CVE_FRAME, 1);
+	ASSERT_EQ(0, inject(g, CVE_FRAME, 1));
+	ASSERT_TRUE(vq_wait_all(vq, WAIT_MS)) TH_LOG("the packet did not arrive");
+	EXPECT_EQ(16, vq_reap(vq));
+	for (i = 0; i < 16; i++)
+		memcpy(got + i * CVE_PIECE, hva(g, CVE_PIECES_AT + i * 4096ULL), CVE_PIECE);
+	EXPECT_EQ(0, memcmp(got + HDR_LEN, frame, CVE_FRAME)) TH_LOG("frame damaged");
+
+	ASSERT_LE(0, cve_post(g, CVE_BIG_AT, CVE_BIG, 0));
+	vq_kick(vq);
+	make_frame(frame, 60, 2);
+	ASSERT_EQ(0, inject(g, 60, 2));
+	ASSERT_TRUE(vq_wait_all(vq, WAIT_MS)) TH_LOG("the small frame did not arrive");
+	EXPECT_EQ(1, vq_reap(vq));
+	EXPECT_EQ(0, memcmp(hva(g, CVE_BIG_AT + HDR_LEN), frame, 60));
+
+	/* Exactly the pages written: 16 pieces, the big buffer's first, the used ring. */
+	for (pfn = GPA_BASE / 4096; pfn < (GPA_BASE + MEM_SIZE) / 4096; pfn++) {
+		u64 gpa = pfn * 4096;
+		bool want = (gpa >= CVE_PIECES_AT && gpa < CVE_PIECES_AT + 16 * 4096) ||
+			    gpa == CVE_BIG_AT || gpa == (used & ~4095ULL);
+		bool bit = log[pfn / 8] & (1 << (pfn % 8));
+
+		if (want && !bit && missing++ < 3)
+			TH_LOG("page %#llx written, not marked", (unsigned long long)gpa);
+		if (bit && !want && extra++ < 3)
+			TH_LOG("page %#llx marked, not written", (unsigned long long)gpa);
+	}
+	EXPECT_EQ(0, missing);
+	EXPECT_EQ(0, extra);
+	for (i = 0; i < GPA_BASE / 4096 / 8; i++)
+		if (log[i])
+			break;
+	EXPECT_EQ(GPA_BASE / 4096 / 8, i) TH_LOG("a bit below guest memory");
+	for (i = CVE_LOG_BYTES; i < map; i++)
+		if (log[i])
+			break;
+	EXPECT_EQ(map, i) TH_LOG("written past the log");
+
+	/* A buffer running past the end of guest memory: the ring breaks. */
+	ASSERT_LE(0, cve_post(g, CVE_BAD_AT, 0xfffff000U, 0));
+	vq_kick(vq);
+	ASSERT_EQ(0, inject(g, 60, 3));
+	ASSERT_TRUE(efd_fired(vq->err, WAIT_MS)) TH_LOG("err eventfd silent");
+	qcount_wait(_metadata, g, &s0, "rx", 3, &c);
+	EXPECT_EQ(2, c.packets);
+	EXPECT_EQ(1, c.drops[DROP_BAD_ADDR]);
+	munmap(log, map);
 }
 
 /*

@@ -15,8 +15,8 @@
 # a migration cancelled half way leaves the source running, logging off,
 # traffic flowing; a full migration A -> B under a ping flood and a TCP
 # stream into the guest completes (QEMU's total time and downtime
-# reported), the stream survives, the guest answers from B, and B's
-# rings carry on from the indices A stopped at; then back from B to a
+# reported), the stream survives, the guest answers from B, and B's TX
+# ring carries on from the index A stopped at; then back from B to a
 # fresh QEMU on tap0, the stream coming from the guest.
 # QEMU is $NESTED_QEMU (7.2, 10.0: scripts/qemu-vmms.sh). Output is KTAP.
 set -euo pipefail
@@ -214,9 +214,10 @@ case_cancel() {
 	ping_ok "br0 -> guest on A after the cancel"
 }
 
-# migrate FROM TO TAP [-R]: FROM -> a new QEMU TO on TAP, under a ping
-# flood and a TCP stream to the guest (from it with -R) that must survive.
-migrate() {
+# migrate_checked FROM TO TAP [-R]: FROM -> a new QEMU TO on TAP, under a
+# ping flood and a TCP stream to the guest (from it with -R) that must
+# survive.
+migrate_checked() {
 	local from=$1 to=$2 tap=$3 dir=${4:-} src dst pp ip rx0 tx0 rx1 tx1 rc=0
 	qemu_start "$to" "$tap" -incoming "unix:$tmp/mig-$to.sock" || return 1
 	hmp "$from" "migrate_set_parameter max-bandwidth 1G" >/dev/null
@@ -243,9 +244,10 @@ migrate() {
 	[ "$(hmp "$to" 'info status' | grep -c running)" -ge 1 ] || { diag "$to is not running"; return 1; }
 	ping_ok "br0 -> guest on $to" || return 1
 	# The destination's rings carry on where the source's stopped: its
-	# TX used index is the source's plus the packets it sent (a TX
-	# packet is one chain), its RX one at least the source's plus the
-	# packets it received (a large one may fill several buffers).
+	# TX used index is the source's plus the packets it sent (a TX packet
+	# is one chain). RX is only reported: a large packet fills several
+	# mergeable buffers, and a TCP stream moves the 16-bit index by more
+	# than half its range, so no bound on it can be checked.
 	src=$(instance_of "$from")
 	dst=$(instance_of "$to")
 	read -r _ rx0 tx0 _ <<<"$src"
@@ -254,13 +256,21 @@ migrate() {
 	drx=$("$ctl" stats "${dst%% *}" | awk '$1 == "rx_packets:" { print $2 }')
 	dtx=$("$ctl" stats "${dst%% *}" | awk '$1 == "tx_packets:" { print $2 }')
 	diag "used indices, source (rx tx): $rx0 $tx0; destination: $rx1 $tx1; its packets: $drx $dtx"
-	if [ $(((rx1 - rx0 - drx) & 0xffff)) -gt 32768 ] || [ "$tx1" != $(((tx0 + dtx) & 0xffff)) ]; then
-		diag "the destination's rings did not continue the source's"
+	if [ "$tx1" != $(((tx0 + dtx) & 0xffff)) ]; then
+		diag "the destination's TX ring did not continue the source's"
 		return 1
 	fi
+}
+
+# migrate FROM TO TAP [-R]: migrate_checked, then the source goes, pass or
+# fail: its tap is the next destination's.
+migrate() {
+	local from=$1 rc=0
+	migrate_checked "$@" || rc=1
 	kill -9 "${qpid[$from]}" 2>/dev/null || true
 	wait "${qpid[$from]}" 2>/dev/null || true
 	unset "qpid[$from]"
+	return "$rc"
 }
 
 case_migrate() {

@@ -22,6 +22,23 @@ diag() {
 	done
 }
 
+# run_cases CASE...: the KTAP plan and one result per case_CASE function,
+# each followed by its time.
+run_cases() {
+	local c t0
+	ktap_print_header
+	ktap_set_plan "$#"
+	for c in "$@"; do
+		t0=$SECONDS
+		if "case_$c"; then
+			ktap_test_pass "$c"
+		else
+			ktap_test_fail "$c"
+		fi
+		diag "$c took $((SECONDS - t0)) s"
+	done
+}
+
 # A tmpfs for iperf3's temp files (it fails on 9p) and our logs.
 pick_tmpdir() {
 	local d

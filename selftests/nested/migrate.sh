@@ -298,16 +298,5 @@ case_no_kernel_reports() {
 	r=$(dmesg | "$here/../../scripts/kernel-reports.sh" -) || { diag "kernel reports:" "$r"; return 1; }
 }
 
-cases=(setup source_only_migratable cancel migrate migrate_back no_kernel_reports)
-ktap_print_header
-ktap_set_plan "${#cases[@]}"
-for c in "${cases[@]}"; do
-	t0=$SECONDS
-	if "case_$c"; then
-		ktap_test_pass "$c"
-	else
-		ktap_test_fail "$c"
-	fi
-	diag "$c took $((SECONDS - t0)) s"
-done
+run_cases setup source_only_migratable cancel migrate migrate_back no_kernel_reports
 ktap_finished

@@ -344,17 +344,7 @@ cases=(setup guest_boot ping_guest_to_host ping_host_to_guest offloads_on
 # shellcheck disable=SC2206
 [ -z "${NESTED_CASES:-}" ] || cases=($NESTED_CASES)
 
-ktap_print_header
-ktap_set_plan "${#cases[@]}"
 BEFORE1=
-for c in "${cases[@]}"; do
-	t0=$SECONDS
-	if "case_$c"; then
-		ktap_test_pass "$c"
-	else
-		ktap_test_fail "$c"
-	fi
-	diag "$c took $((SECONDS - t0)) s"
-done
+run_cases "${cases[@]}"
 diag "total $((SECONDS - t_start)) s, $KTAP_CNT_FAIL failed"
 ktap_finished

@@ -35,6 +35,7 @@ VHNET_COUNTER(irqs, IRQS)		/* guest notifications sent */
 VHNET_COUNTER(irqs_suppressed, IRQS_SUPPRESSED)	/* EVENT_IDX, NO_INTERRUPT, coalescing */
 VHNET_COUNTER(batches, BATCHES)		/* rounds that moved a packet */
 VHNET_COUNTER(busypoll_rounds, BUSYPOLL_ROUNDS)	/* busy-poll iterations */
+VHNET_COUNTER(iotlb_misses, IOTLB_MISSES)	/* vIOMMU: translations asked of the VMM */
 
 VHNET_DROP_REASON(NO_RX_BUF)	/* RX: the guest posted no (or too few) buffers */
 VHNET_DROP_REASON(TOO_BIG)	/* RX: packet larger than the guest's buffers */

@@ -35,10 +35,13 @@
  * chain the tap cannot take yet is put back, not skipped), so the bit
  * costs nothing to honour; TX then gives a batch back in one used entry.
  * LOG_ALL: dirty page logging for live migration (log.h); without it
- * QEMU refuses to migrate a guest using the device.
+ * QEMU refuses to migrate a guest using the device. ACCESS_PLATFORM: a
+ * guest behind a vIOMMU, its addresses translated through the device
+ * IOTLB (iotlb.h, iotlb_msg.c).
  */
 #define VHNET_FEATURES	(BIT_ULL(VIRTIO_F_NOTIFY_ON_EMPTY) |		\
 			 BIT_ULL(VHOST_F_LOG_ALL) |			\
+			 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |		\
 			 BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |		\
 			 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |		\
 			 BIT_ULL(VIRTIO_F_ANY_LAYOUT) |			\
@@ -47,8 +50,8 @@
 			 BIT_ULL(VHOST_NET_F_VIRTIO_NET_HDR) |		\
 			 BIT_ULL(VIRTIO_NET_F_MRG_RXBUF))
 
-/* No IOTLB messages: no backend features. */
-#define VHNET_BACKEND_FEATURES	0ULL
+/* IOTLB messages in struct vhost_msg_v2, as vhost-net offers. */
+#define VHNET_BACKEND_FEATURES	BIT_ULL(VHOST_BACKEND_F_IOTLB_MSG_V2)
 
 /* Module-wide defaults that new instances copy at open. */
 static struct vhnet_tunables vhnet_default_tunables = {
@@ -150,6 +153,8 @@ static void vhnet_dev_cleanup(struct vhnet_dev *dev)
 	mem = rcu_replace_pointer(dev->mem, NULL, lockdep_is_held(&dev->mutex));
 	if (mem)
 		kvfree_rcu(mem, rcu);
+	/* Cannot fail when turning it off. */
+	vhnet_iotlb_set_enabled(dev, false);
 	if (dev->log_ctx)
 		eventfd_ctx_put(dev->log_ctx);
 	dev->log_ctx = NULL;
@@ -192,7 +197,7 @@ static int vhnet_queue_alloc(struct vhnet_dev *dev, unsigned int index)
 		if (!q->tx_xdp)
 			return -ENOMEM;
 	}
-	vhnet_vq_init(&q->vq, &dev->mem);
+	vhnet_vq_init(&q->vq, &dev->mem, &dev->chan);
 	vhnet_worker_init(&q->worker, index == VHNET_VQ_RX ? vhnet_rx_work :
 						       vhnet_tx_work, &dev->mutex);
 	vhnet_poll_init(&q->kick_poll, &q->worker, EPOLLIN, &q->vq.kick_events);
@@ -226,6 +231,8 @@ static int vhnet_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	mutex_init(&dev->mutex);
 	spin_lock_init(&dev->tap_lock);
+	spin_lock_init(&dev->chan.lock);
+	init_waitqueue_head(&dev->chan.wait);
 	refcount_set(&dev->ref, 1);
 	dev->net = get_net(current->nsproxy->net_ns);
 	vhnet_dev_get_tunables(NULL, &dev->tun);
@@ -366,7 +373,7 @@ static bool vhnet_dev_mem_log_ok(struct vhnet_dev *dev,
 static long vhnet_set_features(struct vhnet_dev *dev, u64 features)
 {
 	const struct vhnet_mem *mem;
-	int i;
+	int i, ret;
 
 	mutex_lock(&dev->mutex);
 	/*
@@ -379,6 +386,13 @@ static long vhnet_set_features(struct vhnet_dev *dev, u64 features)
 	    !vhnet_dev_mem_log_ok(dev, mem, true)) {
 		mutex_unlock(&dev->mutex);
 		return -EFAULT;
+	}
+	/* First, so that a failure leaves everything as it was. */
+	ret = vhnet_iotlb_set_enabled(dev,
+				      features & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM));
+	if (ret) {
+		mutex_unlock(&dev->mutex);
+		return ret;
 	}
 	dev->features = features;
 	for (i = 0; i < VHNET_NVQS; i++) {
@@ -497,9 +511,9 @@ static long vhnet_vring_set_addr(struct vhnet_queue *q, void __user *argp)
 		return -EINVAL;
 
 	vq->log_used = !!(a.flags & BIT(VHOST_VRING_F_LOG));
-	vq->desc = (void __user *)(unsigned long)a.desc_user_addr;
-	vq->avail = (void __user *)(unsigned long)a.avail_user_addr;
-	vq->used = (void __user *)(unsigned long)a.used_user_addr;
+	vq->desc_addr = a.desc_user_addr;
+	vq->avail_addr = a.avail_user_addr;
+	vq->used_addr = a.used_user_addr;
 	vq->log_addr = a.log_guest_addr;
 	vq->stopped = false;
 	return 0;
@@ -969,6 +983,9 @@ static const struct file_operations vhnet_fops = {
 	.open = vhnet_open,
 	.release = vhnet_release,
 	.unlocked_ioctl = vhnet_ioctl,
+	.read_iter = vhnet_iotlb_read_iter,
+	.write_iter = vhnet_iotlb_write_iter,
+	.poll = vhnet_iotlb_poll,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };

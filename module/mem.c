@@ -151,6 +151,34 @@ int vhnet_mem_translate(const struct vhnet_mem *mem, u64 gpa, u64 len,
 }
 
 /*
+ * The reverse of vhnet_mem_translate() for the dirty log behind a vIOMMU:
+ * which guest-physical address user address @uaddr is, and how many of
+ * the @len bytes from there (len > 0) the same region holds (*chunk > 0).
+ * Returns -EFAULT if no region holds @uaddr. A linear search: regions are
+ * sorted by guest address, not user address, and this runs only while
+ * migrating. Caller keeps mem alive; nothing here sleeps.
+ */
+int vhnet_mem_uaddr_to_gpa(const struct vhnet_mem *mem, u64 uaddr, u64 len,
+			   u64 *gpa, u64 *chunk)
+{
+	u32 i;
+
+	if (!mem)
+		return -EFAULT;
+	for (i = 0; i < mem->nregions; i++) {
+		const struct vhnet_mem_region *r = &mem->regions[i];
+		u64 off = uaddr - r->uaddr;
+
+		if (uaddr < r->uaddr || off >= r->size)
+			continue;
+		*gpa = r->gpa + off;
+		*chunk = min(len, r->size - off);
+		return 0;
+	}
+	return -EFAULT;
+}
+
+/*
  * Could the dirty log at @log_base take a bit for every page of @mem? As
  * vhost, a missing table cannot be logged. Caller keeps mem alive (RCU or
  * the device mutex); nothing here sleeps.

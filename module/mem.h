@@ -35,6 +35,8 @@ extern unsigned short vhnet_max_mem_regions;
 struct vhnet_mem *vhnet_mem_from_user(struct vhost_memory __user *m);
 int vhnet_mem_translate(const struct vhnet_mem *mem, u64 gpa, u64 len,
 			struct iovec *iov, unsigned int iov_max);
+int vhnet_mem_uaddr_to_gpa(const struct vhnet_mem *mem, u64 uaddr, u64 len,
+			   u64 *gpa, u64 *chunk);
 bool vhnet_mem_log_access_ok(const struct vhnet_mem *mem, u64 log_base);
 
 #endif /* _VHNET_MEM_H */

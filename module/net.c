@@ -98,8 +98,8 @@ long vhnet_net_set_backend(struct vhnet_queue *q, int fd)
 	lockdep_assert_held(&q->dev->mutex);
 	vhnet_vq_lock(vq);
 	/* vhost's vhost_vq_access_ok(): the ring, and the log if logging. */
-	if (!vhnet_vq_access_ok(vq, vq->num, (unsigned long)vq->desc,
-				(unsigned long)vq->avail, (unsigned long)vq->used) ||
+	if (!vhnet_vq_access_ok(vq, vq->num, vq->desc_addr, vq->avail_addr,
+				vq->used_addr) ||
 	    !vhnet_vq_log_access_ok(vq, vq->log_base)) {
 		ret = -EFAULT;
 		goto out_vq;
@@ -295,6 +295,7 @@ struct socket *vhnet_net_pass_begin(struct vhnet_queue *q)
 	pass.coalesce_pkts = READ_ONCE(t->coalesce_pkts);
 	pass.coalesce_us = READ_ONCE(t->coalesce_us);
 	pass.busypoll_us = READ_ONCE(t->busypoll_us);
-	vhnet_vq_pass_begin(vq, &pass);
+	if (!vhnet_vq_pass_begin(vq, &pass))
+		return NULL;
 	return q->sock;
 }

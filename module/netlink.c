@@ -167,13 +167,16 @@ static int vhnet_nl_put_queue_stats(struct sk_buff *skb, struct vhnet_dev *dev,
 	 * A new counter needs its attribute in the spec (the build fails
 	 * without one) and every field of the struct needs its line in
 	 * counters.h: the spec has an attribute for each, and the struct
-	 * holds nothing else.
+	 * holds nothing else. The scalar counters are the attributes from
+	 * packets to busypoll-rounds and every one after drops (later
+	 * counters go last, so that attribute numbers never move).
 	 */
 	BUILD_BUG_ON(VHNET_A_DROPS_MAX - VHNET_A_DROPS_PAD != VHNET_DROP_NR);
 	BUILD_BUG_ON(VHNET_A_BATCH_HIST_MAX - VHNET_A_BATCH_HIST_PAD !=
 		     VHNET_BATCH_HIST_NR);
 	BUILD_BUG_ON(ARRAY_SIZE(vhnet_nl_counters) !=
-		     VHNET_A_QUEUE_STATS_BUSYPOLL_ROUNDS - VHNET_A_QUEUE_STATS_PACKETS + 1);
+		     VHNET_A_QUEUE_STATS_BUSYPOLL_ROUNDS - VHNET_A_QUEUE_STATS_PACKETS + 1 +
+		     VHNET_A_QUEUE_STATS_MAX - VHNET_A_QUEUE_STATS_DROPS);
 	BUILD_BUG_ON(sizeof(c) != sizeof(u64) * (ARRAY_SIZE(vhnet_nl_counters) +
 						 VHNET_BATCH_HIST_NR + VHNET_DROP_NR));
 

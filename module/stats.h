@@ -37,6 +37,7 @@ struct vhnet_vq_counters {
 	u64 irqs_suppressed;
 	u64 batches;
 	u64 busypoll_rounds;
+	u64 iotlb_misses;
 	u64 batch_hist[VHNET_BATCH_HIST_NR];
 	u64 drops[VHNET_DROP_NR];
 };

@@ -27,6 +27,8 @@ struct xdp_buff;
 struct ptr_ring;
 struct socket;
 struct dentry;
+struct kiocb;
+struct iov_iter;
 
 #define VHNET_VQ_RX	0
 #define VHNET_VQ_TX	1
@@ -171,6 +173,16 @@ struct vhnet_dev {
 	struct vhnet_mem __rcu *mem;
 
 	/*
+	 * The device IOTLB while VIRTIO_F_ACCESS_PLATFORM is acked, else
+	 * NULL (iotlb.h). The pointer changes under the mutex, both vq
+	 * mutexes and chan.lock; the entries under the mutex and both vq
+	 * mutexes. chan: the IOTLB message channel of the device fd
+	 * (iotlb_msg.c); its lock also guards each queue's vq.miss.
+	 */
+	struct vhnet_iotlb *iotlb;
+	struct vhnet_iotlb_chan chan;
+
+	/*
 	 * Changed only by vhnet_dev_update_tunables() (under mutex, with
 	 * WRITE_ONCE); workers READ_ONCE them as a pass begins.
 	 */
@@ -217,6 +229,12 @@ void vhnet_net_set_features(struct vhnet_queue *q, u64 features);
 void vhnet_net_forget_tap(struct vhnet_dev *dev);
 void vhnet_net_fill_tap(struct vhnet_dev *dev, struct vhnet_dev_info *info);
 struct socket *vhnet_net_pass_begin(struct vhnet_queue *q);
+
+/* iotlb_msg.c */
+int vhnet_iotlb_set_enabled(struct vhnet_dev *dev, bool on);
+ssize_t vhnet_iotlb_read_iter(struct kiocb *iocb, struct iov_iter *to);
+ssize_t vhnet_iotlb_write_iter(struct kiocb *iocb, struct iov_iter *from);
+__poll_t vhnet_iotlb_poll(struct file *file, poll_table *wait);
 
 /* tx.c */
 void vhnet_tx_work(struct vhnet_worker *w);

@@ -7,17 +7,22 @@
  *
  * The ring addresses are owner user addresses (as in vhost); the buffer
  * addresses inside descriptors are guest-physical and go through the
- * memory table. All accesses run in the worker with the owner's mm and may
- * fault and sleep, so none happens under RCU or a spinlock.
+ * memory table. With a vIOMMU (VIRTIO_F_ACCESS_PLATFORM) both are IOVAs
+ * and go through the device IOTLB instead (iotlb.h); a translation it
+ * lacks is asked of the VMM and the queue waits for the answer. All
+ * accesses run in the worker with the owner's mm and may fault and sleep,
+ * so none happens under RCU or a spinlock.
  */
 #include <linux/eventfd.h>
 #include <linux/file.h>
 #include <linux/log2.h>
 #include <linux/nospec.h>
 #include <linux/overflow.h>
+#include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/uaccess.h>
+#include <linux/vhost_types.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
@@ -56,11 +61,13 @@ static __le16 __user *vhnet_avail_event(const struct vhnet_vq *vq)
 	return (__le16 __user *)(vhnet_used_ring(vq) + vq->num);
 }
 
-void vhnet_vq_init(struct vhnet_vq *vq, struct vhnet_mem __rcu **memp)
+void vhnet_vq_init(struct vhnet_vq *vq, struct vhnet_mem __rcu **memp,
+		   struct vhnet_iotlb_chan *chan)
 {
 	mutex_init(&vq->mutex);
 	u64_stats_init(&vq->stats.syncp);
 	vq->memp = memp;
+	vq->chan = chan;
 	/* Nobody else sees it yet; the lock only satisfies the rule below. */
 	mutex_lock(&vq->mutex);
 	vhnet_vq_reset(vq);
@@ -85,9 +92,13 @@ void vhnet_vq_reset(struct vhnet_vq *vq)
 	vq->kick = NULL;
 	vq->num = 0;
 	vq->features = 0;
+	vq->desc_addr = 0;
+	vq->avail_addr = 0;
+	vq->used_addr = 0;
 	vq->desc = NULL;
 	vq->avail = NULL;
 	vq->used = NULL;
+	vhnet_vq_set_iotlb(vq, NULL);
 	vq->log_base = 0;
 	vq->log_addr = 0;
 	vq->log_used = false;
@@ -108,7 +119,10 @@ void vhnet_vq_reset(struct vhnet_vq *vq)
 	atomic_set(&vq->kick_events, 0);
 }
 
-/* Same checks vhost makes before it starts a ring: can user space own it? */
+/*
+ * Same checks vhost makes before it starts a ring: can user space own it?
+ * Behind a vIOMMU the addresses are IOVAs, checked as each pass maps them.
+ */
 bool vhnet_vq_access_ok(const struct vhnet_vq *vq, unsigned int num,
 			u64 desc, u64 avail, u64 used)
 {
@@ -117,6 +131,8 @@ bool vhnet_vq_access_ok(const struct vhnet_vq *vq, unsigned int num,
 	size_t usz = sizeof(struct vhnet_used_hdr) +
 		     sizeof(struct vhnet_used_elem) * (size_t)num + sizeof(__le16);
 
+	if (vq->iotlb)
+		return true;
 	return access_ok((void __user *)(unsigned long)desc, dsz) &&
 	       access_ok((void __user *)(unsigned long)avail, asz) &&
 	       access_ok((void __user *)(unsigned long)used, usz);
@@ -134,7 +150,12 @@ static u64 vhnet_used_size(const struct vhnet_vq *vq, unsigned int num)
 bool vhnet_vq_log_used_ok(const struct vhnet_vq *vq, u64 log_base,
 			  bool log_used, u64 log_addr)
 {
-	return !log_used ||
+	/*
+	 * Behind a vIOMMU log_addr is an IOVA: the used ring is logged
+	 * where its translation lies in guest memory, which the check of
+	 * all memory (VHOST_F_LOG_ALL) covers.
+	 */
+	return !log_used || vq->iotlb ||
 	       vhnet_log_access_ok(log_base, log_addr, vhnet_used_size(vq, vq->num));
 }
 
@@ -157,6 +178,33 @@ bool vhnet_vq_log_access_ok(const struct vhnet_vq *vq, u64 log_base)
 	return ok && vhnet_vq_log_used_ok(vq, log_base, vq->log_used, vq->log_addr);
 }
 
+/*
+ * Mark the guest pages behind @len bytes of user memory at @uaddr (a
+ * translation through the IOTLB) in the log, as vhost's log_write_hva():
+ * the memory table says which guest-physical pages they are. The table is
+ * looked up under RCU, the log written outside it (it may fault).
+ */
+static int vhnet_vq_log_uaddr(const struct vhnet_vq *vq, u64 uaddr, u64 len)
+{
+	u64 gpa, chunk;
+	int r;
+
+	while (len) {
+		rcu_read_lock();
+		r = vhnet_mem_uaddr_to_gpa(rcu_dereference(*vq->memp), uaddr,
+					   len, &gpa, &chunk);
+		rcu_read_unlock();
+		if (r)
+			return r;
+		r = vhnet_log_write(vq->log_base, gpa, chunk);
+		if (r)
+			return r;
+		uaddr += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
 /* Mark @len bytes at @offset into the used ring, just written, if logged. */
 static int vhnet_vq_mark_used(const struct vhnet_vq *vq, u64 offset, u64 len)
 {
@@ -164,6 +212,8 @@ static int vhnet_vq_mark_used(const struct vhnet_vq *vq, u64 offset, u64 len)
 
 	if (likely(!vq->log_used) || !vhnet_vq_logging(vq))
 		return 0;
+	if (vq->iotlb)
+		return vhnet_vq_log_uaddr(vq, (unsigned long)vq->used + offset, len);
 	if (check_add_overflow(vq->log_addr, offset, &gpa))
 		return -EFAULT;
 	return vhnet_log_write(vq->log_base, gpa, len);
@@ -198,20 +248,131 @@ int vhnet_vq_log_write(struct vhnet_vq *vq, const struct vhnet_vq_log *log,
 }
 
 /*
+ * Use @iotlb (NULL: none) for this queue's addresses from now on, and
+ * forget a miss asked under the previous setting. Caller holds vq->mutex.
+ */
+void vhnet_vq_set_iotlb(struct vhnet_vq *vq, struct vhnet_iotlb *iotlb)
+{
+	lockdep_assert_held(&vq->mutex);
+	vq->iotlb = iotlb;
+	spin_lock(&vq->chan->lock);
+	vq->miss.state = VHNET_IOTLB_MISS_NONE;
+	spin_unlock(&vq->chan->lock);
+}
+
+/*
+ * Ask the VMM to translate @iova for @perm: the queue's one miss slot
+ * takes the newest question, and a reader of the device fd gets it. The
+ * answer (an IOTLB update covering it) requeues the worker.
+ */
+static void vhnet_vq_iotlb_miss(struct vhnet_vq *vq, u64 iova, u8 perm)
+{
+	spin_lock(&vq->chan->lock);
+	vq->miss.state = VHNET_IOTLB_MISS_QUEUED;
+	vq->miss.iova = iova;
+	vq->miss.perm = perm;
+	spin_unlock(&vq->chan->lock);
+	vhnet_vq_count(vq, &vq->stats.c.iotlb_misses, 1);
+	wake_up_interruptible_poll(&vq->chan->wait, EPOLLIN | EPOLLRDNORM);
+}
+
+/*
+ * Find [iova, iova + len) of a ring in user memory through the IOTLB.
+ * Returns 0, -EAGAIN after asking for a missing translation, or -EFAULT
+ * if the guest did not allow @perm or mapped the ring to memory that is
+ * not one contiguous user range (QEMU requires the same of every ring it
+ * maps itself).
+ */
+static int vhnet_vq_map_ring(struct vhnet_vq *vq, u64 iova, u64 len, u8 perm,
+			     u64 *uaddr)
+{
+	u64 miss;
+	int r;
+
+	r = vhnet_iotlb_map_contig(vq->iotlb, iova, len, perm, uaddr, &miss);
+	if (r == -EAGAIN)
+		vhnet_vq_iotlb_miss(vq, miss, perm);
+	else if (r)
+		r = -EFAULT;
+	return r;
+}
+
+static u64 vhnet_avail_size(const struct vhnet_vq *vq, unsigned int num)
+{
+	return sizeof(struct vhnet_avail_hdr) + sizeof(__le16) * (u64)num +
+	       (vhnet_vq_has(vq, VIRTIO_RING_F_EVENT_IDX) ? sizeof(__le16) : 0);
+}
+
+/*
+ * Where the rings are for the pass about to begin (see struct vhnet_vq).
+ * Behind a vIOMMU the three are translated now, with the access vhost
+ * checks (descriptors and avail read, used written); they stay valid for
+ * the whole pass because the IOTLB changes only under this mutex.
+ * Returns 0, -EAGAIN (a translation was asked for: the update requeues
+ * the worker) or -EFAULT after breaking the queue.
+ */
+int vhnet_vq_map_rings(struct vhnet_vq *vq)
+{
+	u64 desc, avail, used;
+	int r;
+
+	lockdep_assert_held(&vq->mutex);
+	if (likely(!vq->iotlb)) {
+		vq->desc = (void __user *)(unsigned long)vq->desc_addr;
+		vq->avail = (void __user *)(unsigned long)vq->avail_addr;
+		vq->used = (void __user *)(unsigned long)vq->used_addr;
+		return 0;
+	}
+	r = vhnet_vq_map_ring(vq, vq->desc_addr,
+			      sizeof(struct vhnet_desc) * (u64)vq->num,
+			      VHOST_ACCESS_RO, &desc);
+	if (!r)
+		r = vhnet_vq_map_ring(vq, vq->avail_addr,
+				      vhnet_avail_size(vq, vq->num),
+				      VHOST_ACCESS_RO, &avail);
+	if (!r)
+		r = vhnet_vq_map_ring(vq, vq->used_addr,
+				      vhnet_used_size(vq, vq->num),
+				      VHOST_ACCESS_WO, &used);
+	if (r == -EFAULT)
+		vhnet_vq_break(vq, VHNET_BROKEN_REASON_BAD_ACCESS);
+	if (r)
+		return r;
+	vq->desc = (void __user *)(unsigned long)desc;
+	vq->avail = (void __user *)(unsigned long)avail;
+	vq->used = (void __user *)(unsigned long)used;
+	return 0;
+}
+
+/*
  * Start serving the ring with the current addresses and base: publish our
  * used flags and pick up the used index the guest (or a previous backend)
  * left. Caller holds vq->mutex and runs in the owner's context.
  */
 int vhnet_vq_start(struct vhnet_vq *vq)
 {
+	u64 used;
 	__le16 idx;
 
 	lockdep_assert_held(&vq->mutex);
 
 	if (!vq->num ||
-	    !vhnet_vq_access_ok(vq, vq->num, (unsigned long)vq->desc,
-				(unsigned long)vq->avail, (unsigned long)vq->used))
+	    !vhnet_vq_access_ok(vq, vq->num, vq->desc_addr, vq->avail_addr,
+				vq->used_addr))
 		return -EFAULT;
+	/*
+	 * Only the used ring's header is touched here. Behind a vIOMMU the
+	 * VMM has translated that much before it attaches a backend (QEMU
+	 * asks for used_phys as vhost needs); a miss fails as on vhost.
+	 */
+	vq->used = (void __user *)(unsigned long)vq->used_addr;
+	if (vq->iotlb) {
+		if (vhnet_vq_map_ring(vq, vq->used_addr,
+				      sizeof(struct vhnet_used_hdr),
+				      VHOST_ACCESS_RW, &used))
+			return -EFAULT;
+		vq->used = (void __user *)(unsigned long)used;
+	}
 	if (put_user(cpu_to_le16(vq->used_flags), &vq->used->flags) ||
 	    vhnet_vq_mark_used(vq, offsetof(struct vhnet_used_hdr, flags),
 			       sizeof(__le16)))
@@ -252,17 +413,49 @@ void vhnet_vq_break(struct vhnet_vq *vq, enum vhnet_broken_reason why)
 		vhnet_eventfd_signal(vq->err_ctx);
 }
 
-/* Copy a small object from guest-physical memory. */
-static int vhnet_vq_copy_from_guest(struct vhnet_vq *vq, void *dst, u64 gpa,
+/*
+ * Translate a guest buffer [addr, addr + len) the device will access as
+ * @perm into at most iov_max user iovecs: through the memory table, or
+ * behind a vIOMMU through the IOTLB. Returns the number of iovecs,
+ * -EAGAIN after asking the VMM for a missing translation, -ENOBUFS if it
+ * needs more than iov_max, -EFAULT if the guest may not access it so.
+ */
+static int vhnet_vq_translate(struct vhnet_vq *vq, u64 addr, u64 len, u8 perm,
+			      struct iovec *iov, unsigned int iov_max)
+{
+	u64 miss;
+	int r;
+
+	if (vq->iotlb) {
+		r = vhnet_iotlb_translate(vq->iotlb, addr, len, perm, iov,
+					  iov_max, &miss);
+		if (r == -EAGAIN)
+			vhnet_vq_iotlb_miss(vq, miss, perm);
+		else if (r == -EPERM)
+			r = -EFAULT;
+		return r;
+	}
+	rcu_read_lock();
+	r = vhnet_mem_translate(rcu_dereference(*vq->memp), addr, len, iov,
+				iov_max);
+	rcu_read_unlock();
+	return r;
+}
+
+/*
+ * Copy a small object (an indirect descriptor) from guest memory. Returns
+ * 0, -EAGAIN (translation asked for) or -EFAULT.
+ */
+static int vhnet_vq_copy_from_guest(struct vhnet_vq *vq, void *dst, u64 addr,
 				    size_t len)
 {
 	struct iovec iov[2];
 	int n, i;
 
-	rcu_read_lock();
-	n = vhnet_mem_translate(rcu_dereference(*vq->memp), gpa, len, iov,
-				ARRAY_SIZE(iov));
-	rcu_read_unlock();
+	n = vhnet_vq_translate(vq, addr, len, VHOST_ACCESS_RO, iov,
+			       ARRAY_SIZE(iov));
+	if (n == -EAGAIN)
+		return n;
 	if (n < 0)
 		return -EFAULT;
 	for (i = 0; i < n; i++) {
@@ -284,10 +477,54 @@ struct vhnet_chain {
 	struct vhnet_vq_log *log;	/* NULL: not logging */
 };
 
-/* Append one descriptor's buffer; returns a broken reason or NONE. */
-static enum vhnet_broken_reason
-vhnet_chain_add(struct vhnet_vq *vq, struct vhnet_chain *c,
-		const struct vhnet_desc *d)
+/* Record a guest-physical range the device may write, for the log. */
+static bool vhnet_chain_log(struct vhnet_chain *c, u64 gpa, u64 len)
+{
+	if (c->log->n >= c->log->max)
+		return false;
+	c->log->ranges[c->log->n].gpa = gpa;
+	c->log->ranges[c->log->n].len = len;
+	c->log->n++;
+	return true;
+}
+
+/*
+ * The same for a buffer translated through the IOTLB: its iovecs name
+ * user memory, and the memory table says which guest pages that is.
+ */
+static int vhnet_chain_log_iov(struct vhnet_vq *vq, struct vhnet_chain *c,
+			       const struct iovec *iov, unsigned int n)
+{
+	u64 uaddr, len, gpa, chunk;
+	unsigned int i;
+	int r = 0;
+
+	rcu_read_lock();
+	for (i = 0; i < n && !r; i++) {
+		uaddr = (unsigned long)iov[i].iov_base;
+		len = iov[i].iov_len;
+		while (len && !r) {
+			r = vhnet_mem_uaddr_to_gpa(rcu_dereference(*vq->memp),
+						   uaddr, len, &gpa, &chunk);
+			if (r)
+				r = VHNET_BROKEN_REASON_BAD_LOG;
+			else if (!vhnet_chain_log(c, gpa, chunk))
+				r = VHNET_BROKEN_REASON_BAD_CHAIN;
+			uaddr += chunk;
+			len -= chunk;
+		}
+	}
+	rcu_read_unlock();
+	return r;
+}
+
+/*
+ * Append one descriptor's buffer. Returns 0, -EAGAIN (a translation was
+ * asked for: the chain is taken again once it comes) or the reason the
+ * queue must break.
+ */
+static int vhnet_chain_add(struct vhnet_vq *vq, struct vhnet_chain *c,
+			   const struct vhnet_desc *d)
 {
 	bool write = le16_to_cpu(d->flags) & VRING_DESC_F_WRITE;
 	int r;
@@ -296,11 +533,11 @@ vhnet_chain_add(struct vhnet_vq *vq, struct vhnet_chain *c,
 	if (!write && *c->in)
 		return VHNET_BROKEN_REASON_BAD_CHAIN;
 
-	rcu_read_lock();
-	r = vhnet_mem_translate(rcu_dereference(*vq->memp),
-				le64_to_cpu(d->addr), le32_to_cpu(d->len),
-				c->iov + c->n, c->iov_max - c->n);
-	rcu_read_unlock();
+	r = vhnet_vq_translate(vq, le64_to_cpu(d->addr), le32_to_cpu(d->len),
+			       write ? VHOST_ACCESS_WO : VHOST_ACCESS_RO,
+			       c->iov + c->n, c->iov_max - c->n);
+	if (r == -EAGAIN)
+		return r;
 	if (r == -ENOBUFS)
 		return VHNET_BROKEN_REASON_BAD_CHAIN;
 	if (r < 0)
@@ -308,14 +545,19 @@ vhnet_chain_add(struct vhnet_vq *vq, struct vhnet_chain *c,
 	/*
 	 * A writable buffer the dirty log must cover once written. Each one
 	 * that holds data took an iovec above, so the log fills no faster
-	 * than the iovec array; the check only guards that rule.
+	 * than the iovec array; the check only guards that rule. Behind a
+	 * vIOMMU a memory region boundary inside an iovec may take one more.
 	 */
 	if (write && c->log && d->len) {
-		if (c->log->n >= c->log->max)
+		if (vq->iotlb) {
+			int why = vhnet_chain_log_iov(vq, c, c->iov + c->n, r);
+
+			if (why)
+				return why;
+		} else if (!vhnet_chain_log(c, le64_to_cpu(d->addr),
+					    le32_to_cpu(d->len))) {
 			return VHNET_BROKEN_REASON_BAD_CHAIN;
-		c->log->ranges[c->log->n].gpa = le64_to_cpu(d->addr);
-		c->log->ranges[c->log->n].len = le32_to_cpu(d->len);
-		c->log->n++;
+		}
 	}
 	c->n += r;
 	if (write)
@@ -325,15 +567,15 @@ vhnet_chain_add(struct vhnet_vq *vq, struct vhnet_chain *c,
 	return VHNET_BROKEN_REASON_NONE;
 }
 
-static enum vhnet_broken_reason
-vhnet_chain_indirect(struct vhnet_vq *vq, struct vhnet_chain *c,
-		     const struct vhnet_desc *ind)
+/* Walk an indirect table: returns as vhnet_chain_add(). */
+static int vhnet_chain_indirect(struct vhnet_vq *vq, struct vhnet_chain *c,
+				const struct vhnet_desc *ind)
 {
 	u32 len = le32_to_cpu(ind->len);
 	u64 base = le64_to_cpu(ind->addr);
 	unsigned int count, found = 0, i = 0;
-	enum vhnet_broken_reason why;
 	struct vhnet_desc d;
+	int why;
 
 	if (!len || len % sizeof(d))
 		return VHNET_BROKEN_REASON_BAD_CHAIN;
@@ -349,8 +591,11 @@ vhnet_chain_indirect(struct vhnet_vq *vq, struct vhnet_chain *c,
 		/* Entries may move no data: let the CPU go now and then. */
 		if (!(found % 256))
 			cond_resched();
-		if (vhnet_vq_copy_from_guest(vq, &d, base + (u64)i * sizeof(d),
-					     sizeof(d)))
+		why = vhnet_vq_copy_from_guest(vq, &d, base + (u64)i * sizeof(d),
+					       sizeof(d));
+		if (why == -EAGAIN)
+			return why;
+		if (why)
 			return VHNET_BROKEN_REASON_BAD_ADDR;
 		if (le16_to_cpu(d.flags) & VRING_DESC_F_INDIRECT)
 			return VHNET_BROKEN_REASON_BAD_CHAIN;
@@ -398,8 +643,9 @@ static bool vhnet_vq_read_avail_idx(struct vhnet_vq *vq)
 /*
  * Take the next available chain. Fills iov with the device-readable
  * segments first (*out of them), then the device-writable ones (*in).
- * Returns the head index, vq->num if the ring is empty, or a negative errno
- * after breaking the queue.
+ * Returns the head index, vq->num if the ring is empty, -EAGAIN if a
+ * translation is missing (asked for; the chain stays available and the
+ * IOTLB update requeues the worker), or -EIO after breaking the queue.
  */
 int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 		      unsigned int iov_max, unsigned int *out, unsigned int *in,
@@ -410,11 +656,11 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 		.max_descs = max_t(unsigned int, vq->num, VHNET_CHAIN_MAX_FLOOR),
 		.log = log,
 	};
-	enum vhnet_broken_reason why;
 	unsigned int head, i, found = 0;
 	struct vhnet_desc d;
 	__le16 raw;
 	u16 flags;
+	int why;
 
 	if (vq->state != VHNET_QUEUE_STATE_RUNNING)
 		return -EIO;
@@ -465,6 +711,8 @@ int vhnet_vq_get_desc(struct vhnet_vq *vq, struct iovec *iov,
 		} else {
 			why = vhnet_chain_add(vq, &c, &d);
 		}
+		if (why == -EAGAIN)
+			return why;
 		if (why)
 			goto broken;
 		if (!(flags & VRING_DESC_F_NEXT))

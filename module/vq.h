@@ -17,6 +17,7 @@
 #include <uapi/linux/vhnet.h>
 #include <linux/vhost_types.h>
 
+#include "iotlb.h"
 #include "log.h"
 #include "mem.h"
 #include "stats.h"
@@ -112,9 +113,29 @@ struct vhnet_vq {
 
 	unsigned int num;		/* ring size, power of two */
 	u64 features;			/* acked virtio features */
+	/*
+	 * The rings as VHOST_SET_VRING_ADDR gave them: owner user addresses,
+	 * or IOVAs while the IOTLB is in use.
+	 */
+	u64 desc_addr;
+	u64 avail_addr;
+	u64 used_addr;
+	/*
+	 * Where the rings are for the current pass (vhnet_vq_map_rings()):
+	 * the addresses above, or their translation through the IOTLB,
+	 * which cannot change while the pass holds the mutex.
+	 */
 	struct vhnet_desc __user *desc;
 	struct vhnet_avail_hdr __user *avail;
 	struct vhnet_used_hdr __user *used;
+	/*
+	 * The device's IOTLB while VIRTIO_F_ACCESS_PLATFORM is acked (NULL
+	 * otherwise: addresses are guest-physical), the channel its misses
+	 * go out on, and this queue's outstanding miss (under chan->lock).
+	 */
+	struct vhnet_iotlb *iotlb;
+	struct vhnet_iotlb_chan *chan;
+	struct vhnet_iotlb_miss miss;
 	/*
 	 * Dirty logging (log.h), in effect while VHOST_F_LOG_ALL is acked:
 	 * the log (the device's, copied here by VHOST_SET_LOG_BASE), the
@@ -179,25 +200,40 @@ static inline void vhnet_vq_lock(struct vhnet_vq *vq)
 	atomic_dec(&vq->ctl_waiting);
 }
 
+/* The same, for a caller taking several queues' mutexes (in index order). */
+static inline void vhnet_vq_lock_nested(struct vhnet_vq *vq, unsigned int subclass)
+{
+	atomic_inc(&vq->ctl_waiting);
+	mutex_lock_nested(&vq->mutex, subclass);
+	atomic_dec(&vq->ctl_waiting);
+}
+
 static inline void vhnet_vq_unlock(struct vhnet_vq *vq)
 {
 	mutex_unlock(&vq->mutex);
 }
 
+int vhnet_vq_map_rings(struct vhnet_vq *vq);
+
 /*
  * Start of a worker pass, with the tunables it runs with: its descriptor
  * budget starts afresh, and the busy-poll budget is the larger of the
  * tunable and the ring's own (any u32 from VHOST_SET_VRING_BUSYLOOP_TIMEOUT,
- * as vhost-net accepts), capped at VHNET_VQ_BUSYPOLL_MAX_US.
+ * as vhost-net accepts), capped at VHNET_VQ_BUSYPOLL_MAX_US. Returns
+ * false if the rings cannot be reached yet (a translation is missing and
+ * was asked for, or the queue broke): there is no pass then.
  */
-static inline void vhnet_vq_pass_begin(struct vhnet_vq *vq,
+static inline bool vhnet_vq_pass_begin(struct vhnet_vq *vq,
 				       const struct vhnet_vq_pass *pass)
 {
 	lockdep_assert_held(&vq->mutex);
+	if (vhnet_vq_map_rings(vq))
+		return false;
 	vq->pass = *pass;
 	vq->pass.busypoll_us = min_t(u32, max(pass->busypoll_us, vq->busyloop_timeout),
 				     VHNET_VQ_BUSYPOLL_MAX_US);
 	vq->walked = 0;
+	return true;
 }
 
 /*
@@ -238,10 +274,12 @@ static inline void vhnet_vq_drop(struct vhnet_vq *vq, enum vhnet_drop_reason r)
 }
 
 /* vq.c */
-void vhnet_vq_init(struct vhnet_vq *vq, struct vhnet_mem __rcu **memp);
+void vhnet_vq_init(struct vhnet_vq *vq, struct vhnet_mem __rcu **memp,
+		   struct vhnet_iotlb_chan *chan);
 void vhnet_vq_reset(struct vhnet_vq *vq);
 bool vhnet_vq_access_ok(const struct vhnet_vq *vq, unsigned int num,
 			u64 desc, u64 avail, u64 used);
+void vhnet_vq_set_iotlb(struct vhnet_vq *vq, struct vhnet_iotlb *iotlb);
 int vhnet_vq_start(struct vhnet_vq *vq);
 void vhnet_vq_break(struct vhnet_vq *vq, enum vhnet_broken_reason why);
 static inline bool vhnet_vq_running(const struct vhnet_vq *vq)

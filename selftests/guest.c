@@ -360,7 +360,7 @@ int gvq_add(struct gvq *vq, struct guest_mem *m, const struct gvq_buf *bufs,
 		if (!tbl)
 			return -ENOMEM;
 		for (i = 0; i < n; i++) {
-			tbl[i].addr = bufs[i].gpa;
+			tbl[i].addr = bufs[i].gpa + vq->dma_offset;
 			tbl[i].len = bufs[i].len;
 			tbl[i].flags = bufs[i].flags |
 				(i + 1 < n ? VRING_DESC_F_NEXT : 0);
@@ -370,7 +370,7 @@ int gvq_add(struct gvq *vq, struct guest_mem *m, const struct gvq_buf *bufs,
 		free(tbl);
 		if (e)
 			return e;
-		one.addr = tgpa;
+		one.addr = tgpa + vq->dma_offset;
 		one.len = n * sizeof(*tbl);
 		one.flags = VRING_DESC_F_INDIRECT;
 		src = &one;
@@ -387,7 +387,7 @@ int gvq_add(struct gvq *vq, struct guest_mem *m, const struct gvq_buf *bufs,
 			d->len = src->len;
 			d->flags = src->flags;
 		} else {
-			d->addr = bufs[i].gpa;
+			d->addr = bufs[i].gpa + vq->dma_offset;
 			d->len = bufs[i].len;
 			d->flags = bufs[i].flags |
 				   (i + 1 < n ? VRING_DESC_F_NEXT : 0);
@@ -596,11 +596,69 @@ int guest_set_backend(int vfd, unsigned int index, int fd)
 void gvq_addr(const struct gvq *vq, unsigned int index,
 	      struct vhost_vring_addr *a)
 {
+	u64 base = vq->ring_iova ?: (uintptr_t)vq->vr.desc;
+
 	memset(a, 0, sizeof(*a));
 	a->index = index;
-	a->desc_user_addr = (uintptr_t)vq->vr.desc;
-	a->avail_user_addr = (uintptr_t)vq->vr.avail;
-	a->used_user_addr = (uintptr_t)vq->vr.used;
+	a->desc_user_addr = base;
+	a->avail_user_addr = base + ((u8 *)vq->vr.avail - (u8 *)vq->vr.desc);
+	a->used_user_addr = base + ((u8 *)vq->vr.used - (u8 *)vq->vr.desc);
+}
+
+static int guest_iotlb_msg(int vfd, u8 type, u64 iova, u64 size, u64 uaddr,
+			   u8 perm)
+{
+	struct vhost_msg_v2 msg = {
+		.type = VHOST_IOTLB_MSG_V2,
+		.iotlb = { .iova = iova, .size = size, .uaddr = uaddr,
+			   .perm = perm, .type = type },
+	};
+	ssize_t n = write(vfd, &msg, sizeof(msg));
+
+	if (n < 0)
+		return -errno;
+	return n == sizeof(msg) ? 0 : -EIO;
+}
+
+int guest_iotlb_update(int vfd, u64 iova, u64 size, u64 uaddr, u8 perm)
+{
+	return guest_iotlb_msg(vfd, VHOST_IOTLB_UPDATE, iova, size, uaddr, perm);
+}
+
+int guest_iotlb_invalidate(int vfd, u64 iova, u64 size)
+{
+	return guest_iotlb_msg(vfd, VHOST_IOTLB_INVALIDATE, iova, size, 0, 0);
+}
+
+int guest_iotlb_serve(int vfd, const struct guest_mem *m, u64 dma_offset,
+		      u64 granule, int ms)
+{
+	struct pollfd pfd = { .fd = vfd, .events = POLLIN };
+	struct vhost_msg_v2 msg;
+	int answered = 0, e;
+
+	while (poll(&pfd, 1, answered ? 0 : ms) > 0) {
+		u64 page, gpa;
+		void *hva;
+
+		if (read(vfd, &msg, sizeof(msg)) != sizeof(msg))
+			return errno == EAGAIN ? answered : -errno;
+		if (msg.type != VHOST_IOTLB_MSG_V2 ||
+		    msg.iotlb.type != VHOST_IOTLB_MISS)
+			return -EPROTO;
+		page = msg.iotlb.iova & ~(granule - 1);
+		gpa = page - dma_offset;
+		hva = page >= dma_offset ? guest_hva(m, gpa) : NULL;
+		if (!hva || guest_mem_region(m, gpa) !=
+			    guest_mem_region(m, gpa + granule - 1))
+			return -EFAULT;
+		e = guest_iotlb_update(vfd, page, granule, (uintptr_t)hva,
+				       VHOST_ACCESS_RW);
+		if (e)
+			return e;
+		answered++;
+	}
+	return answered;
 }
 
 int gvq_setup(int vfd, unsigned int index, const struct gvq *vq)

@@ -163,6 +163,15 @@ struct gvq {
 	unsigned int fifo_head, fifo_len;
 	int kick, call, err;
 	unsigned int kicks;
+	/*
+	 * Behind a vIOMMU (VIRTIO_F_ACCESS_PLATFORM): descriptors carry each
+	 * guest-physical address plus dma_offset (the IOVA the guest's IOMMU
+	 * maps it at), and VHOST_SET_VRING_ADDR names the rings by the IOVA
+	 * of the descriptor table, ring_iova, not by host address. Both 0
+	 * without one; set them after gvq_init.
+	 */
+	u64 dma_offset;
+	u64 ring_iova;
 };
 
 /* Bytes of a ring of num entries as gvq_init lays it out. */
@@ -261,6 +270,22 @@ void gvq_addr(const struct gvq *vq, unsigned int index,
 int gvq_setup(int vfd, unsigned int index, const struct gvq *vq);
 /* VHOST_GET_VRING_BASE (also stops the ring on vhnet). 0 or -errno. */
 int guest_get_vring_base(int vfd, unsigned int index, u16 *base);
+
+/* ---- the vIOMMU, VMM side ---- */
+
+/* VHOST_IOTLB_UPDATE / INVALIDATE in a struct vhost_msg_v2. 0 or -errno. */
+int guest_iotlb_update(int vfd, u64 iova, u64 size, u64 uaddr, u8 perm);
+int guest_iotlb_invalidate(int vfd, u64 iova, u64 size);
+/*
+ * Answer the misses the device asks on vfd (struct vhost_msg_v2, so the
+ * device must have VHOST_BACKEND_F_IOTLB_MSG_V2 acked) as QEMU does, one
+ * aligned IOMMU page of granule bytes (a power of two, 4 KiB or more)
+ * each, from guest memory m mapped at IOVA gpa + dma_offset.
+ * Waits up to ms for the first; returns how many it answered, or -errno
+ * (-EFAULT for a miss outside guest memory).
+ */
+int guest_iotlb_serve(int vfd, const struct guest_mem *m, u64 dma_offset,
+		      u64 granule, int ms);
 
 /* ---- the tap, in a network namespace of our own ---- */
 

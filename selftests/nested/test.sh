@@ -48,7 +48,9 @@ TAP=tap0
 MQ_MIN_EVENTS=100
 tmp=$(mktemp -d "$(pick_tmpdir)/nested-test.XXXXXX")
 export TMPDIR=$tmp
+viommu=${NESTED_VIOMMU:-0}
 logs=${VHNET_OUT:+$VHNET_OUT/nested-${dev##*/}${NESTED_QEMU:+-qemu$NESTED_QEMU}}
+[ "$viommu" = 0 ] || logs=${logs:+$logs-viommu}
 srv_pids=()
 t_start=$SECONDS
 
@@ -182,6 +184,26 @@ case_guest_boot() {
 	w=$(vhost_workers "$G_QEMU")
 	diag "vhost-net workers of QEMU $G_QEMU: $(echo "$w" | wc -l)"
 	[ -n "$w" ]
+}
+
+# Behind the vIOMMU for real: the guest's IOMMU driver runs, its NIC sits
+# in an IOMMU group and negotiated VIRTIO_F_ACCESS_PLATFORM (bit 33).
+case_viommu_active() {
+	guest_alive || return 1
+	gcmd 10 "ls /sys/class/iommu; readlink /sys/class/net/eth0/device/../iommu_group; cut -c34 /sys/class/net/eth0/device/features" || return 1
+	diag "guest: $(echo "$G_OUT" | tr '\n' ' ')"
+	echo "$G_OUT" | grep -q '^dmar' &&
+		echo "$G_OUT" | grep -q 'iommu_groups/' &&
+		echo "$G_OUT" | tr -d ' \r' | grep -qx 1
+}
+
+# vhnet translated through its IOTLB: it asked QEMU for translations.
+case_iotlb_misses() {
+	guest_alive || return 1
+	local m
+	m=$(cat /sys/kernel/debug/vhnet/*/stats 2>/dev/null | awk '$1 ~ /iotlb_misses$/ { n += $NF } END { print n + 0 }')
+	diag "IOTLB misses asked of QEMU: $m"
+	[ "$m" -gt 0 ]
 }
 
 case_ping_guest_to_host() {
@@ -340,6 +362,10 @@ case_no_kernel_reports() {
 cases=(setup guest_boot ping_guest_to_host ping_host_to_guest offloads_on
 	tcp_guest_to_host tcp_host_to_guest backend_moved guest_reboot
 	traffic_after_reboot multiqueue_boot multiqueue_traffic no_kernel_reports)
+# Behind a vIOMMU: the single-queue traffic, and proof the IOTLB was used.
+[ "$viommu" = 0 ] || cases=(setup guest_boot viommu_active ping_guest_to_host
+	ping_host_to_guest tcp_guest_to_host tcp_host_to_guest backend_moved
+	iotlb_misses no_kernel_reports)
 # NESTED_CASES="setup multiqueue_boot ..." runs a subset (soak runs).
 # shellcheck disable=SC2206
 [ -z "${NESTED_CASES:-}" ] || cases=($NESTED_CASES)

@@ -23,6 +23,7 @@ static const struct vhnet_counter_desc vhnet_counters[] = {
 	{ 0, VHNET_A_QUEUE_STATS_IRQS_SUPPRESSED, "irqs_suppressed" },
 	{ 0, VHNET_A_QUEUE_STATS_BATCHES, "batches" },
 	{ 0, VHNET_A_QUEUE_STATS_BUSYPOLL_ROUNDS, "busypoll_rounds" },
+	{ 0, VHNET_A_QUEUE_STATS_IOTLB_MISSES, "iotlb_misses" },
 	{ VHNET_A_QUEUE_STATS_BATCH_HIST, VHNET_A_BATCH_HIST_SIZE_1, "batch_size_1" },
 	{ VHNET_A_QUEUE_STATS_BATCH_HIST, VHNET_A_BATCH_HIST_SIZE_2_3, "batch_size_2_3" },
 	{ VHNET_A_QUEUE_STATS_BATCH_HIST, VHNET_A_BATCH_HIST_SIZE_4_7, "batch_size_4_7" },

@@ -155,10 +155,12 @@ void vhnet_rx_unproduce(struct vhnet_queue *q)
  * mergeable buffers). On success heads[0..*nheads) and q->iov[0..*niov)
  * describe them, the last head's len trimmed to what the packet uses.
  * -EAGAIN: not enough buffers now; -E2BIG: the packet can never fit;
- * -EIO: the ring broke. With @log, the chains' writable ranges are
- * recorded there for the dirty log. On every error every chain taken is given back,
- * the malformed one included, so GET_VRING_BASE (and the next backend)
- * starts at the first buffer the guest did not get back.
+ * -EIO: the ring broke, or behind a vIOMMU a translation is missing (it
+ * was asked for, and the IOTLB update requeues the worker). With @log,
+ * the chains' writable ranges are recorded there for the dirty log. On
+ * every error every chain taken is given back, the malformed one
+ * included, so GET_VRING_BASE (and the next backend) starts at the first
+ * buffer the guest did not get back.
  */
 static int vhnet_rx_get_bufs(struct vhnet_queue *q, struct vhnet_vq_head *heads,
 			     size_t datalen, unsigned int quota,

@@ -502,16 +502,17 @@ static int vhnet_chain_log_iov(struct vhnet_vq *vq, struct vhnet_chain *c,
 	rcu_read_lock();
 	for (i = 0; i < n && !r; i++) {
 		uaddr = (unsigned long)iov[i].iov_base;
-		len = iov[i].iov_len;
-		while (len && !r) {
-			r = vhnet_mem_uaddr_to_gpa(rcu_dereference(*vq->memp),
-						   uaddr, len, &gpa, &chunk);
-			if (r)
+		/* Each step takes at least a byte and at most one region. */
+		for (len = iov[i].iov_len; len; uaddr += chunk, len -= chunk) {
+			if (vhnet_mem_uaddr_to_gpa(rcu_dereference(*vq->memp),
+						   uaddr, len, &gpa, &chunk)) {
 				r = VHNET_BROKEN_REASON_BAD_LOG;
-			else if (!vhnet_chain_log(c, gpa, chunk))
+				break;
+			}
+			if (!vhnet_chain_log(c, gpa, chunk)) {
 				r = VHNET_BROKEN_REASON_BAD_CHAIN;
-			uaddr += chunk;
-			len -= chunk;
+				break;
+			}
 		}
 	}
 	rcu_read_unlock();

@@ -8,16 +8,20 @@
  *  storm    random ioctls (every one vhnet serves, and unknown numbers)
  *           with random and edge arguments (NULL, unmapped, read-only and
  *           kernel pointers, huge sizes, out-of-range indices, fds of every
- *           wrong kind) from several threads on several fds, closes and
- *           re-opens in between;
+ *           wrong kind), and IOTLB messages written and read on the fd
+ *           (both formats, every type, empty, huge, wrapping and
+ *           overlapping ranges, access modes, short and bad buffers),
+ *           from several threads on several fds, closes and re-opens in
+ *           between;
  *  traffic  a well-behaved guest moves TX and RX frames while the VMM
  *           swaps memory tables and backends, offers every wrong kind of
  *           fd as backend, shares the tap with a second instance, closes
  *           or deletes the tap, stops a ring and refuses ioctls on it,
  *           turns a migration's dirty logging on and off, moves the log,
  *           offers logs that cannot cover memory and unmaps the log under
- *           the rings; then the instance is set up again and must move
- *           frames, byte exact;
+ *           the rings, puts the guest behind a vIOMMU and back, answering
+ *           its IOTLB misses and invalidating at random; then the
+ *           instance is set up again and must move frames, byte exact;
  *  fork     a child inherits an owned fd: owner-only ioctls get EPERM and
  *           change nothing (the parent's frames still flow, unconfigured);
  *  kill     the owner is a child, killed at a random point with kicks
@@ -96,7 +100,8 @@ enum op {
 	OP_SET_LOG_BASE, OP_SET_LOG_FD, OP_SET_VRING_NUM, OP_SET_VRING_ADDR,
 	OP_SET_VRING_BASE, OP_GET_VRING_BASE, OP_SET_VRING_KICK,
 	OP_SET_VRING_CALL, OP_SET_VRING_ERR, OP_SET_BUSYLOOP, OP_GET_BUSYLOOP,
-	OP_SET_BACKEND, OP_UNKNOWN, OP_CLOSE, OP_KILL, NR_OPS
+	OP_SET_BACKEND, OP_IOTLB_WRITE, OP_IOTLB_READ, OP_UNKNOWN, OP_CLOSE,
+	OP_KILL, NR_OPS
 };
 
 static const struct {
@@ -141,6 +146,9 @@ static const struct {
 			      VHOST_GET_VRING_BUSYLOOP_TIMEOUT, E(EPERM, EFAULT, ENOBUFS) },
 	[OP_SET_BACKEND] = { "NET_SET_BACKEND", VHOST_NET_SET_BACKEND,
 			     E(EPERM, EFAULT, ENOBUFS, ENOTSOCK, EINVAL, EBADF) },
+	/* write() and read() of IOTLB messages on the device fd (vIOMMU). */
+	[OP_IOTLB_WRITE] = { "IOTLB write", 0, E(EINVAL, EFAULT) },
+	[OP_IOTLB_READ] = { "IOTLB read", 0, E(EAGAIN, EBADFD, EFAULT) },
 	[OP_UNKNOWN] = { "unknown", 0, E(ENOTTY, EPERM) },
 	[OP_CLOSE] = { "close", 0, E(0) },
 	[OP_KILL] = { "SIGKILL owner (to reaped)", 0, E(0) },
@@ -302,6 +310,23 @@ static int xioctl(struct ctx *c, int op, int fd, unsigned long req, void *arg)
 	return r < 0 ? -e : 0;
 }
 
+/*
+ * An IOTLB message: write (@len bytes of @buf) or read (into @len bytes)
+ * on the device fd. A whole message or (a read into a short buffer) 0 is
+ * success. 0 or -errno.
+ */
+static int xmsg(struct ctx *c, int op, int fd, void *buf, size_t len)
+{
+	u64 t0 = begin(c, op);
+	ssize_t r = op == OP_IOTLB_WRITE ? write(fd, buf, len) : read(fd, buf, len);
+	int e = r < 0 ? errno : 0;
+
+	if (r > 0 && r != sizeof(struct vhost_msg_v2))
+		fail(c, "%s of %zu bytes returned %zd", ops[op].name, len, r);
+	account(c, op, r < 0 ? -1 : 0, e, t0);
+	return r < 0 ? -e : 0;
+}
+
 static void xclose(struct ctx *c, int *fd)
 {
 	u64 t0;
@@ -361,6 +386,7 @@ struct fz {
 	unsigned int rounds, failed_rounds, nkind[4], eperm_checks;
 	unsigned int refused_backends, refusal_checks, verified, restarted;
 	unsigned int other_ns_ok, other_ns_refused;
+	unsigned int iommu_rounds, iommu_answered;	/* chaos_iommu */
 	bool eperm_ok, backends_ok, refusal_ok, traffic_ok, leak_ok;
 	u32 seqbase;
 	u8 frame[RX_BUF_LEN], buf[65536];
@@ -684,6 +710,56 @@ static unsigned long unknown_req(u64 *rng)
 	}
 }
 
+/*
+ * A random IOTLB message written to vfd (or, on a non-blocking fd, a read
+ * of one): either format or an unknown one, every message type, ranges
+ * over a few IOVA pages (so that updates overlap and invalidations hit)
+ * or anywhere (empty, huge, wrapping), user addresses of every kind, any
+ * access mode, short lengths and bad buffers.
+ */
+static void random_iotlb(struct fz *z, struct ctx *c, int op, int vfd,
+			 u8 *page, bool bad)
+{
+	static const u64 sizes[] = { 0, 1, 4096, 2 << 20, 1ULL << 40, ~0ULL };
+	struct vhost_msg_v2 *m = (void *)(page + 2048);
+	struct vhost_iotlb_msg *im = &m->iotlb;
+	u64 *rng = &c->rng;
+	size_t len = sizeof(*m);
+	void *buf = m;
+
+	/* A blocking read could wait for a miss that never comes. */
+	if (op == OP_IOTLB_READ && !(fcntl(vfd, F_GETFL) & O_NONBLOCK))
+		op = OP_IOTLB_WRITE;
+	memset(m, 0, sizeof(*m));
+	if (op == OP_IOTLB_WRITE) {
+		if (guest_chance(rng, 2)) {
+			m->type = VHOST_IOTLB_MSG_V2;
+		} else {
+			struct vhost_msg *m1 = (void *)m;
+
+			m1->type = VHOST_IOTLB_MSG;
+			im = &m1->iotlb;
+		}
+		if (guest_chance(rng, 16))
+			m->type = guest_rnd(rng);
+		im->type = guest_chance(rng, 8) ? guest_below(rng, 8) :
+			   guest_chance(rng, 2) ? VHOST_IOTLB_UPDATE :
+			   VHOST_IOTLB_INVALIDATE;
+		im->iova = guest_chance(rng, 4) ? guest_rnd(rng) :
+			   (u64)guest_below(rng, 64) << 12;
+		im->size = guest_chance(rng, 4) ? sizes[guest_below(rng, ARRAY_SIZE(sizes))] :
+			   (u64)(1 + guest_below(rng, 8)) << 12;
+		im->uaddr = guest_chance(rng, 2) ? rand_addr(z, rng) : guest_rnd(rng);
+		im->perm = guest_chance(rng, 8) ? guest_rnd(rng) :
+			   VHOST_ACCESS_RO + guest_below(rng, 3);
+	}
+	if (guest_chance(rng, 8))
+		len = guest_below(rng, sizeof(*m));
+	if (bad)
+		buf = bad_ptr(z, page, rng, len);
+	xmsg(c, op, vfd, buf, len);
+}
+
 /* One random ioctl on vfd, from the thread owning argument page t. */
 static void random_ioctl(struct fz *z, struct ctx *c, int vfd, u8 *page,
 			 bool keep_owner)
@@ -699,6 +775,11 @@ static void random_ioctl(struct fz *z, struct ctx *c, int vfd, u8 *page,
 	} *v = (void *)(page + 2048);
 	void *arg = v;
 	unsigned long req = 0;
+
+	if (op == OP_IOTLB_WRITE || op == OP_IOTLB_READ) {
+		random_iotlb(z, c, op, vfd, page, bad);
+		return;
+	}
 
 	memset(v, 0, sizeof(*v));
 	switch (op) {
@@ -785,7 +866,8 @@ static void *storm_thread(void *arg)
 
 static void open_vfd(struct fz *z, struct ctx *c, int *fd)
 {
-	*fd = open(z->path, O_RDWR | O_CLOEXEC);
+	/* Non-blocking: the storm reads IOTLB messages too. */
+	*fd = open(z->path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (*fd < 0) {
 		fail(c, "open %s: %s", z->path, strerror(errno));
 		return;
@@ -1079,15 +1161,90 @@ enum chaos {
 	C_MT_VALID, C_MT_BAD, C_DETACH_ATTACH, C_SWAP_TAP2, C_WRONG_BACKEND,
 	C_OTHER_NS, C_SHARE_TAP, C_CLOSE_SHARE, C_BUSYLOOP, C_FEATURES,
 	C_STOPPED_REFUSE, C_EBUSY, C_RESET_OWNER, C_TAP_CLOSE, C_TAP_DEL,
-	C_LOG, NR_CHAOS
+	C_LOG, C_IOMMU, NR_CHAOS
 };
 
 static const char *const chaos_names[NR_CHAOS] = {
 	"mem-table", "bad-mem-table", "detach-attach", "swap-tap", "wrong-backend",
 	"other-netns-tap", "share-tap", "close-second", "busyloop", "features",
 	"stopped-refuse", "ebusy", "reset-owner", "tap-close", "tap-del",
-	"dirty-log",
+	"dirty-log", "viommu",
 };
+
+/*
+ * Where IOVA @page is for chaos_iommu()'s guest: its buffers' IOVAs are
+ * their guest-physical addresses, its rings' their host addresses (what
+ * the rings were set up with). NULL for anything else.
+ */
+static void *iommu_page(struct fz *z, u64 page)
+{
+	unsigned int i;
+
+	for (i = 0; i < z->mem.nregions; i++) {
+		const struct guest_region *r = &z->mem.region[i];
+
+		if (page - (uintptr_t)r->hva < r->size)
+			return (void *)(uintptr_t)page;
+	}
+	return guest_hva(&z->mem, page);
+}
+
+/*
+ * The guest goes behind a vIOMMU under traffic, and back: from the ack
+ * of VIRTIO_F_ACCESS_PLATFORM every ring and buffer address is an IOVA
+ * the device translates through its IOTLB, filled by this VMM from the
+ * misses it reads (4 KiB each), while it invalidates ranges at random,
+ * now and then all of them. Frames keep flowing, undamaged.
+ */
+static void chaos_iommu(struct tguest *g, struct ctx *c)
+{
+	u64 f = 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_ACCESS_PLATFORM;
+	u64 bf = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
+	struct pollfd p = { .fd = g->vfd, .events = POLLIN };
+	unsigned int k, n = 5 + guest_below(&c->rng, 20);
+	struct fz *z = g->z;
+	u64 *rng = &c->rng;
+	struct vhost_msg_v2 m;
+
+	if (xioctl(c, OP_SET_BACKEND_FEATURES, g->vfd, 0, &bf) ||
+	    xioctl(c, OP_SET_FEATURES, g->vfd, 0, &f))
+		return;
+	z->iommu_rounds++;
+	for (k = 0; k < n; k++) {
+		while (poll(&p, 1, guest_below(rng, 10)) > 0 &&
+		       !xmsg(c, OP_IOTLB_READ, g->vfd, &m, sizeof(m))) {
+			u64 page = m.iotlb.iova & ~4095ULL;
+			void *hva = iommu_page(z, page);
+
+			if (m.type != VHOST_IOTLB_MSG_V2 ||
+			    m.iotlb.type != VHOST_IOTLB_MISS || !hva) {
+				fail(c, "IOTLB: type %u/%u, a miss at 0x%llx",
+				     m.type, m.iotlb.type,
+				     (unsigned long long)m.iotlb.iova);
+				break;
+			}
+			m.iotlb = (struct vhost_iotlb_msg){ .iova = page,
+				.size = 4096, .uaddr = (uintptr_t)hva,
+				.perm = VHOST_ACCESS_RW, .type = VHOST_IOTLB_UPDATE };
+			if (xmsg(c, OP_IOTLB_WRITE, g->vfd, &m, sizeof(m)))
+				fail(c, "IOTLB: an update of 0x%llx refused",
+				     (unsigned long long)page);
+			z->iommu_answered++;
+		}
+		if (guest_chance(rng, 3)) {
+			bool all = guest_chance(rng, 4);
+
+			m = (struct vhost_msg_v2){ .type = VHOST_IOTLB_MSG_V2 };
+			m.iotlb = (struct vhost_iotlb_msg){
+				.iova = all ? 0 : R0_GPA + ((u64)guest_below(rng, 1024) << 12),
+				.size = all ? ~0ULL : (u64)(1 + guest_below(rng, 64)) << 12,
+				.type = VHOST_IOTLB_INVALIDATE };
+			xmsg(c, OP_IOTLB_WRITE, g->vfd, &m, sizeof(m));
+		}
+	}
+	f &= ~(1ULL << VIRTIO_F_ACCESS_PLATFORM);
+	xioctl(c, OP_SET_FEATURES, g->vfd, 0, &f);
+}
 
 /* A second instance with its own rings in the same memory, on fd. */
 static int second_instance(struct fz *z, struct ctx *c, int fd)
@@ -1349,6 +1506,9 @@ static void chaos_step(struct tguest *g, struct ctx *c, int what, int *vfd2)
 		break;
 	case C_LOG:
 		chaos_log(g, c);
+		break;
+	case C_IOMMU:
+		chaos_iommu(g, c);
 		break;
 	case C_EBUSY:
 		st.num = guest_chance(rng, 2) ? RING_NUM : 0;
@@ -1992,8 +2152,9 @@ int main(void)
 			 z->refused_backends, z->refusal_checks, z->restarted,
 			 z->other_ns_ok,
 			 z->other_ns_refused);
-	ksft_test_result(z->traffic_ok, "traffic_after_chaos (%u rounds verified)\n",
-			 z->verified);
+	ksft_test_result(z->traffic_ok,
+			 "traffic_after_chaos (%u rounds verified; behind a vIOMMU %u times, %u misses answered)\n",
+			 z->verified, z->iommu_rounds, z->iommu_answered);
 	errno_table();
 	ksft_print_msg("seed 0x%016llx\n", (unsigned long long)seed);
 	ksft_print_msg("steps %llu, %.1f/s\n", (unsigned long long)steps,

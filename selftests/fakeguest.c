@@ -1715,6 +1715,93 @@ TEST_F(abi, iotlb_msgs)
 	EXPECT_EQ(0, ioctl(fg->vfd, VHOST_SET_FEATURES, &fg->features));
 }
 
+/*
+ * Answer the device's misses one at a time, each with the 4 KiB page it
+ * asked for, until a frame reaches the tap; the frame's length, or -1.
+ * *asked: the IOVA of the first miss (0: none came).
+ */
+static int iotlb_answer_until_frame(struct fg *fg, u64 *asked)
+{
+	struct pollfd pfd = { .fd = fg->vfd, .events = POLLIN };
+	struct virtio_net_hdr h;
+	struct vhost_msg_v2 m;
+	unsigned int i;
+	int n;
+
+	*asked = 0;
+	for (i = 0; i < 64; i++) {
+		n = cap_recv(fg, &h, fg->scratch, 0);
+		if (n >= 0)
+			return n;
+		if (poll(&pfd, 1, WAIT_MS / 10) != 1)
+			continue;
+		if (read(fg->vfd, &m, sizeof(m)) != sizeof(m) ||
+		    m.iotlb.type != VHOST_IOTLB_MISS)
+			return -1;
+		if (!*asked)
+			*asked = m.iotlb.iova;
+		m.iotlb.iova &= ~4095ULL;
+		if (guest_iotlb_update(fg->vfd, m.iotlb.iova, 4096,
+				       (uintptr_t)guest_hva(&fg->mem, m.iotlb.iova - DMA_OFFSET),
+				       VHOST_ACCESS_RW))
+			return -1;
+	}
+	return cap_recv(fg, &h, fg->scratch, WAIT_MS);
+}
+
+/*
+ * Behind a vIOMMU, step by step as a VMM sees it, on both devices: a TX
+ * buffer whose page has no translation makes the device ask for exactly
+ * that IOVA and hold the frame until the answer; after an invalidation
+ * of the buffers' pages, the next frame asks again. The rings stay
+ * translated throughout.
+ */
+TEST_F(abi, iotlb_invalidate)
+{
+	struct fg *fg = &self->fg;
+	u64 f = fg->features | 1ULL << VIRTIO_F_ACCESS_PLATFORM;
+	u64 bf = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2, asked, gpa;
+	struct gvq *tx = &fg->vq[TX_VQ];
+	struct vhost_vring_addr a;
+	struct virtio_net_hdr h;
+	unsigned int q, seq;
+	u32 id, len;
+	int head;
+
+	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_BACKEND_FEATURES, &bf));
+	ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_FEATURES, &f)) TH_LOG("%m");
+	for (q = 0; q < GUEST_NR_VQS; q++) {
+		u64 ring = GPA_BASE + q * RING_AREA;
+
+		fg->vq[q].dma_offset = DMA_OFFSET;
+		fg->vq[q].ring_iova = ring + DMA_OFFSET;
+		gvq_addr(&fg->vq[q], q, &a);
+		ASSERT_EQ(0, ioctl(fg->vfd, VHOST_SET_VRING_ADDR, &a)) TH_LOG("%m");
+		ASSERT_EQ(0, guest_iotlb_update(fg->vfd, ring + DMA_OFFSET, RING_AREA,
+						(uintptr_t)guest_hva(&fg->mem, ring),
+						VHOST_ACCESS_RW));
+	}
+	guest_attach(_metadata, fg);
+
+	for (seq = 0; seq < 2; seq++) {
+		guest_make_frame(fg->frame, 200, GUEST_PKT_PLAIN, seq, &h);
+		head = tx_post(fg, fg->frame, 200, &h);
+		ASSERT_LE(0, head);
+		gpa = tx->tok[head].gpa;
+		gvq_publish(tx);
+		/* Nothing translated the buffer: no frame until we answer. */
+		EXPECT_EQ(-1, cap_recv(fg, &h, fg->scratch, QUIET_MS)) TH_LOG("frame %u", seq);
+		EXPECT_EQ(200, iotlb_answer_until_frame(fg, &asked));
+		EXPECT_EQ(gpa + DMA_OFFSET, asked) TH_LOG("frame %u: the first miss", seq);
+		ASSERT_EQ(0, gvq_get_used(tx, &id, &len, WAIT_MS));
+		vq_complete(_metadata, tx, id);
+		/* Forget every buffer page: the next frame must ask again. */
+		EXPECT_EQ(0, guest_iotlb_invalidate(fg->vfd, POOL_START + DMA_OFFSET,
+						    POOL_END - POOL_START));
+	}
+	check_no_err(_metadata, fg);
+}
+
 TEST_F(abi, set_backend)
 {
 	struct fg *fg = &self->fg;

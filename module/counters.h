@@ -44,6 +44,7 @@ VHNET_DROP_REASON(BAD_CHAIN)	/* loop, too long, wrong direction */
 VHNET_DROP_REASON(BAD_ADDR)	/* outside the memory table, or faulted */
 VHNET_DROP_REASON(BAD_HDR)	/* virtio-net header short or invalid */
 VHNET_DROP_REASON(DETACHED)	/* RX: held when the backend went, tap full */
+VHNET_DROP_REASON(IOTLB_MISS)	/* RX: waiting for a vIOMMU translation, tap full */
 
 /* Bucket i counts rounds of [2^i, 2^(i+1)) packets, the last any more. */
 VHNET_BATCH_BUCKET(SIZE_1)

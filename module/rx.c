@@ -353,8 +353,25 @@ void vhnet_rx_work(struct vhnet_worker *w)
 			vhnet_vq_drop(vq, VHNET_DROP_NO_RX_BUF);
 			goto next;
 		}
-		if (r == -EIO)
+		if (r == -EIO && vq->state != VHNET_QUEUE_STATE_RUNNING)
 			break;
+		if (r == -EIO) {
+			/*
+			 * The ring runs: a translation is missing and was
+			 * asked for; the IOTLB update requeues us. Meanwhile
+			 * packets wait in the tap as for a guest without
+			 * buffers, and once its queue is full the oldest
+			 * goes, counted, rather than new ones uncounted.
+			 */
+			if (!ptr_ring_full_bh(q->rx_ring)) {
+				wait_guest = true;
+				break;
+			}
+			q->rxq_head++;
+			tun_ptr_free(ptr);
+			vhnet_vq_drop(vq, VHNET_DROP_IOTLB_MISS);
+			goto next;
+		}
 		q->rxq_head++;
 		if (r == -E2BIG) {
 			tun_ptr_free(ptr);

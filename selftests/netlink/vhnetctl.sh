@@ -71,7 +71,7 @@ refused "show bad id refused locally" "is not an instance id" "$ctl" show 0
 
 # ---- stats ----
 run "$ctl" stats "$id"
-check "stats ID: every counter, one per line" bash -c "[ $rc -eq 0 ] && [ \$(echo \"\$1\" | grep -cE '^     (rx|tx)_[a-z0-9_]+: [0-9]+\$') -eq 46 ]" _ "$out"
+check "stats ID: every counter, one per line" bash -c "[ $rc -eq 0 ] && [ \$(echo \"\$1\" | grep -cE '^     (rx|tx)_[a-z0-9_]+: [0-9]+\$') -eq 48 ]" _ "$out"
 check "stats names drop reasons" bash -c "echo \"\$1\" | grep -q 'rx_drop_no_rx_buf: ' && echo \"\$1\" | grep -q 'tx_drop_tap_err: ' && echo \"\$1\" | grep -q 'rx_batch_size_128_up: '" _ "$out"
 run "$ctl" stats --json
 check "stats --json parses, has both instances" bash -c "echo \"\$1\" | jq -e 'length >= 2 and (.[0] | has(\"rx_packets\") and has(\"tx_drop_bad_hdr\"))' >/dev/null" _ "$out"

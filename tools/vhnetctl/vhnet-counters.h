@@ -39,6 +39,7 @@ static const struct vhnet_counter_desc vhnet_counters[] = {
 	{ VHNET_A_QUEUE_STATS_DROPS, VHNET_A_DROPS_BAD_ADDR, "drop_bad_addr" },
 	{ VHNET_A_QUEUE_STATS_DROPS, VHNET_A_DROPS_BAD_HDR, "drop_bad_hdr" },
 	{ VHNET_A_QUEUE_STATS_DROPS, VHNET_A_DROPS_DETACHED, "drop_detached" },
+	{ VHNET_A_QUEUE_STATS_DROPS, VHNET_A_DROPS_IOTLB_MISS, "drop_iotlb_miss" },
 };
 
 #endif

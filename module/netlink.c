@@ -490,9 +490,10 @@ int vhnet_nl_tunables_get_dumpit(struct sk_buff *skb, struct netlink_callback *c
 	return vhnet_nl_dump(skb, cb, vhnet_nl_tunables_fill_dev);
 }
 
-static int vhnet_nl_parse_cpus(struct genl_info *info, struct cpumask *mask)
+static int vhnet_nl_parse_cpus(const struct nlattr *attr,
+			       struct netlink_ext_ack *extack,
+			       struct cpumask *mask)
 {
-	struct nlattr *attr = info->attrs[VHNET_A_TUNABLES_WORKER_CPUS];
 	const char *s = nla_data(attr);
 
 	/* NLA_NUL_STRING: the policy guaranteed the NUL within the length. */
@@ -501,21 +502,21 @@ static int vhnet_nl_parse_cpus(struct genl_info *info, struct cpumask *mask)
 		return 0;
 	}
 	if (cpulist_parse(s, mask)) {
-		NL_SET_ERR_MSG_MOD(info->extack,
+		NL_SET_ERR_MSG_MOD(extack,
 				   "worker-cpus is not a cpulist like \"0-3,5\" of existing CPUs");
-		NL_SET_BAD_ATTR(info->extack, attr);
+		NL_SET_BAD_ATTR(extack, attr);
 		return -EINVAL;
 	}
 	if (!cpumask_subset(mask, cpu_possible_mask)) {
-		NL_SET_ERR_MSG_MOD(info->extack,
+		NL_SET_ERR_MSG_MOD(extack,
 				   "worker-cpus names a CPU this machine does not have");
-		NL_SET_BAD_ATTR(info->extack, attr);
+		NL_SET_BAD_ATTR(extack, attr);
 		return -EINVAL;
 	}
 	if (!cpumask_intersects(mask, cpu_online_mask)) {
-		NL_SET_ERR_MSG_MOD(info->extack,
+		NL_SET_ERR_MSG_MOD(extack,
 				   "worker-cpus names no online CPU");
-		NL_SET_BAD_ATTR(info->extack, attr);
+		NL_SET_BAD_ATTR(extack, attr);
 		return -EINVAL;
 	}
 	return 0;
@@ -528,6 +529,12 @@ static void vhnet_nl_update_u32(u32 *dst, const struct nlattr *attr)
 		*dst = nla_get_u32(attr);
 }
 
+/* A tunables-set request as vhnet_nl_update_tunables() reads it. */
+struct vhnet_nl_tunables_req {
+	struct nlattr **tb;		/* parsed against the set policy */
+	struct netlink_ext_ack *extack;
+};
+
 /*
  * The edit tunables-set makes, run by vhnet_dev_update_tunables() on a
  * copy of the current values under their lock: the tunables present in
@@ -538,8 +545,8 @@ static void vhnet_nl_update_u32(u32 *dst, const struct nlattr *attr)
 static int vhnet_nl_update_tunables(struct vhnet_dev *dev,
 				    struct vhnet_tunables *t, void *arg)
 {
-	struct genl_info *info = arg;
-	struct nlattr **tb = info->attrs;
+	const struct vhnet_nl_tunables_req *req = arg;
+	struct nlattr **tb = req->tb;
 	struct nlattr *cpus = tb[VHNET_A_TUNABLES_WORKER_CPUS];
 	int err;
 
@@ -551,14 +558,14 @@ static int vhnet_nl_update_tunables(struct vhnet_dev *dev,
 	vhnet_nl_update_u32(&t->coalesce_pkts, tb[VHNET_A_TUNABLES_COALESCE_PKTS]);
 	vhnet_nl_update_u32(&t->coalesce_us, tb[VHNET_A_TUNABLES_COALESCE_US]);
 	if (cpus) {
-		err = vhnet_nl_parse_cpus(info, &t->worker_cpus);
+		err = vhnet_nl_parse_cpus(cpus, req->extack, &t->worker_cpus);
 		if (err)
 			return err;
 	}
 	if (!vhnet_dev_cpus_usable(dev, &t->worker_cpus)) {
-		NL_SET_ERR_MSG_MOD(info->extack,
+		NL_SET_ERR_MSG_MOD(req->extack,
 				   "worker-cpus has none of the CPUs the instance's owner may run on");
-		NL_SET_BAD_ATTR(info->extack, cpus);
+		NL_SET_BAD_ATTR(req->extack, cpus);
 		return -EINVAL;
 	}
 	return 0;
@@ -566,13 +573,41 @@ static int vhnet_nl_update_tunables(struct vhnet_dev *dev,
 
 int vhnet_nl_tunables_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct vhnet_nl_tunables_req req = {
+		.tb = info->attrs,
+		.extack = info->extack,
+	};
+
 	/*
 	 * No id: the module-wide defaults, which GENL_ADMIN_PERM leaves to
 	 * the init netns's admin. (pre_doit refused a request with no
 	 * tunable.)
 	 */
 	return vhnet_dev_update_tunables(info->user_ptr[0],
-					 vhnet_nl_update_tunables, info);
+					 vhnet_nl_update_tunables, &req);
+}
+
+/*
+ * Sets one module-wide default from one tunables attribute, the way a
+ * tunables-set request without id carrying just @attr would: the same
+ * policy (the spec's ranges), the same edit. For the module parameters
+ * (params.c), so that both ways accept and refuse the same values.
+ */
+int vhnet_nl_set_default(const struct nlattr *attr,
+			 struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[VHNET_A_TUNABLES_WORKER_CPUS + 1];
+	struct vhnet_nl_tunables_req req = { .tb = tb, .extack = extack };
+	int err;
+
+	err = nla_parse(tb, VHNET_A_TUNABLES_WORKER_CPUS, attr,
+			nla_total_size(nla_len(attr)),
+			vhnet_tunables_set_nl_policy, extack);
+	if (err)
+		return err;
+	if (tb[VHNET_A_TUNABLES_ID])
+		return -EINVAL;
+	return vhnet_dev_update_tunables(NULL, vhnet_nl_update_tunables, &req);
 }
 
 /* ---- stats-get / stats-reset ---- */

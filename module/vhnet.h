@@ -29,6 +29,8 @@ struct socket;
 struct dentry;
 struct kiocb;
 struct iov_iter;
+struct nlattr;
+struct netlink_ext_ack;
 
 #define VHNET_VQ_RX	0
 #define VHNET_VQ_TX	1
@@ -254,5 +256,7 @@ void vhnet_debugfs_remove(struct vhnet_dev *dev);
 int vhnet_nl_init(void);
 void vhnet_nl_exit(void);
 void vhnet_nl_notify(struct vhnet_dev *dev, bool created);
+int vhnet_nl_set_default(const struct nlattr *attr,
+			 struct netlink_ext_ack *extack);
 
 #endif /* _VHNET_H */
